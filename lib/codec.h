@@ -15,7 +15,6 @@ size_t codec_b64url_len(size_t len);
 /* out needs codec_b64url_len(len)+1 bytes. */
 void codec_b64url_encode(const void *in, size_t len, char *out);
 /* Decodes into out (capacity outsz); *outlen gets the length. -1 on bad input or overflow. */
-int codec_b64url_decode(const char *in, size_t inlen, uint8_t *out, size_t outsz,
-			size_t *outlen);
+int codec_b64url_decode(const char *in, size_t inlen, uint8_t *out, size_t outsz, size_t *outlen);
 
 #endif

@@ -1,1 +1,92 @@
-/* placeholder: replaced by the module's implementation */
+/* The project's one configuration key table: every key, its type, default and help.
+ *
+ * Each row is the whole truth about a key: config_load validates defaults, file lines and
+ * SECOND_* variables against it, and config_print_markdown renders it as README's
+ * configuration table, so a key added here is documented by construction. Rows are grouped by
+ * subsystem; help texts are one short sentence. */
+#include <config.h>
+
+#include "lib/config.h"
+
+const struct config_key config_keys[] = {
+	{
+		.key = "store.uri",
+		.type = CONFIG_STRING,
+		.def = "sqlite:/var/lib/second/second.db",
+		.help = "Document store: sqlite:PATH or mongodb://HOST/DB.",
+	},
+	{
+		.key = "store.sqlite.busy_timeout_ms",
+		.type = CONFIG_INT,
+		.def = "5000",
+		.help = "How long SQLite waits for a lock held by another process, in "
+			"milliseconds.",
+		.min = 1,
+		.max = 600000,
+	},
+	{
+		.key = "store.sqlite.synchronous",
+		.type = CONFIG_ENUM,
+		.def = "full",
+		.help = "SQLite durability: full syncs every commit, normal may lose the last ones "
+			"on power loss.",
+		.choices = "full|normal",
+	},
+	{
+		.key = "store.sqlite.pool_size",
+		.type = CONFIG_INT,
+		.def = "8",
+		.help = "SQLite connections kept open per process.",
+		.min = 1,
+		.max = 64,
+	},
+	{
+		.key = "store.mongodb.pool_max",
+		.type = CONFIG_INT,
+		.def = "32",
+		.help = "Largest MongoDB client pool per process.",
+		.min = 1,
+		.max = 1000,
+	},
+	{
+		/* Not secret so operators can see where Redis is, but config_print masks a
+		 * password in the URL's userinfo. */
+		.key = "redis.url",
+		.type = CONFIG_STRING,
+		.def = "redis://127.0.0.1:6379",
+		.help = "Redis server: redis://[:password@]host[:port][/db] or "
+			"unix:///path[?db=N].",
+	},
+	{
+		.key = "redis.connect_timeout_ms",
+		.type = CONFIG_INT,
+		.def = "2000",
+		.help = "Timeout for connecting to Redis, in milliseconds.",
+		.min = 1,
+		.max = 60000,
+	},
+	{
+		.key = "redis.command_timeout_ms",
+		.type = CONFIG_INT,
+		.def = "5000",
+		.help = "Timeout for one Redis command, in milliseconds.",
+		.min = 1,
+		.max = 600000,
+	},
+	{
+		.key = "log.level",
+		.type = CONFIG_ENUM,
+		.def = "info",
+		.help = "Least severe level that is logged.",
+		.choices = "debug|info|notice|warning|error",
+	},
+	{
+		.key = "log.target",
+		.type = CONFIG_ENUM,
+		.def = "auto",
+		.help = "Where logs go: auto picks journald under systemd and stderr otherwise.",
+		.choices = "auto|stderr|journald",
+	},
+};
+
+const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -39,8 +39,8 @@ int crypto_key_load(const char *path, uint8_t key[CRYPTO_KEY_BYTES], struct err 
 
 /* Returns a malloc'd envelope, or NULL (ERR_TOO_LARGE over CRYPTO_MAX_PLAINTEXT). aad may be
  * NULL. */
-char *crypto_seal(const uint8_t key[CRYPTO_KEY_BYTES], const void *pt, size_t len,
-		  const char *aad, struct err *e);
+char *crypto_seal(const uint8_t key[CRYPTO_KEY_BYTES], const void *pt, size_t len, const char *aad,
+		  struct err *e);
 /* *pt is malloc'd (NUL-terminated for convenience, *len excludes it). ERR_CRYPTO when the
  * envelope is malformed, of an unknown version, or fails authentication. */
 int crypto_open(const uint8_t key[CRYPTO_KEY_BYTES], const char *envelope, const char *aad,

@@ -1,5 +1,5 @@
 /* The error struct's helpers: bounded formatting and stable code names. */
-#include "config.h"
+#include <config.h>
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -9,17 +9,17 @@
 
 enum err_code {
 	ERR_OK = 0,
-	ERR_INVALID,        /* malformed input: bad filter, bad value, bad config */
+	ERR_INVALID, /* malformed input: bad filter, bad value, bad config */
 	ERR_NOT_FOUND,
-	ERR_DUPLICATE,      /* a unique index refused the write */
-	ERR_TOO_LARGE,      /* over a named limit in lib/limits.h */
-	ERR_TOO_DEEP,       /* nesting over a named limit */
-	ERR_UNSUPPORTED,    /* well-formed but outside what we implement */
-	ERR_CONFLICT,       /* a compare-and-set guard did not match */
-	ERR_UNAVAILABLE,    /* a backend or server could not be reached */
+	ERR_DUPLICATE,   /* a unique index refused the write */
+	ERR_TOO_LARGE,   /* over a named limit in lib/limits.h */
+	ERR_TOO_DEEP,    /* nesting over a named limit */
+	ERR_UNSUPPORTED, /* well-formed but outside what we implement */
+	ERR_CONFLICT,    /* a compare-and-set guard did not match */
+	ERR_UNAVAILABLE, /* a backend or server could not be reached */
 	ERR_TIMEOUT,
-	ERR_IO,             /* a backend failed mid-operation */
-	ERR_CRYPTO,         /* authentication tag mismatch, bad key */
+	ERR_IO,     /* a backend failed mid-operation */
+	ERR_CRYPTO, /* authentication tag mismatch, bad key */
 	ERR_INTERNAL,
 };
 

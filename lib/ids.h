@@ -6,7 +6,7 @@
 
 #include "lib/limits.h"
 
-void id_new(char out[ID_HEX_LEN + 1]);      /* aborts if the RNG fails */
-bool id_valid(const char *s);               /* exactly 24 lowercase hex characters */
+void id_new(char out[ID_HEX_LEN + 1]); /* aborts if the RNG fails */
+bool id_valid(const char *s);          /* exactly 24 lowercase hex characters */
 
 #endif

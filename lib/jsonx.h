@@ -11,8 +11,7 @@
 /* Parses exactly one JSON value from buf[0..len). New reference, or NULL with ERR_TOO_LARGE
  * (len > max_bytes), ERR_TOO_DEEP (nesting > max_depth) or ERR_INVALID (syntax, duplicate
  * keys, NUL in strings, trailing data). */
-json_t *jsonx_loadb(const char *buf, size_t len, size_t max_bytes, int max_depth,
-		    struct err *e);
+json_t *jsonx_loadb(const char *buf, size_t len, size_t max_bytes, int max_depth, struct err *e);
 /* Nesting depth: scalars 0, [] and {} 1; stops counting past `cap` and returns cap + 1. */
 int jsonx_depth(const json_t *v, int cap);
 /* Compact text in insertion order; malloc'd, *len (may be NULL) gets its length. */

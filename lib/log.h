@@ -19,7 +19,7 @@ enum log_level {
 };
 
 enum log_target {
-	LOG_TARGET_AUTO,                         /* journald when under systemd, else stderr */
+	LOG_TARGET_AUTO, /* journald when under systemd, else stderr */
 	LOG_TARGET_STDERR,
 	LOG_TARGET_JOURNALD,
 };
@@ -30,8 +30,8 @@ int log_level_parse(const char *s, enum log_level *out);
 int log_target_parse(const char *s, enum log_target *out);
 const char *log_level_name(enum log_level l);
 
-void log_at(enum log_level l, const char *file, int line, const char *func, const char *fmt,
-	    ...) __attribute__((format(printf, 5, 6)));
+void log_at(enum log_level l, const char *file, int line, const char *func, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* The calling thread's request id (copied, at most LOG_REQUEST_ID_MAX - 1 bytes, escaped);
  * NULL clears it. */
@@ -41,10 +41,10 @@ const char *log_request_id(void);
 /* Escapes control bytes of src into dst (always NUL-terminated); returns strlen(dst). */
 size_t log_escape(char *dst, size_t dstsz, const char *src);
 
-#define log_debug(...)   log_at(LOG_LEVEL_DEBUG, __FILE__, __LINE__, __func__, __VA_ARGS__)
-#define log_info(...)    log_at(LOG_LEVEL_INFO, __FILE__, __LINE__, __func__, __VA_ARGS__)
-#define log_notice(...)  log_at(LOG_LEVEL_NOTICE, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define log_debug(...) log_at(LOG_LEVEL_DEBUG, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define log_info(...) log_at(LOG_LEVEL_INFO, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define log_notice(...) log_at(LOG_LEVEL_NOTICE, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define log_warning(...) log_at(LOG_LEVEL_WARNING, __FILE__, __LINE__, __func__, __VA_ARGS__)
-#define log_error(...)   log_at(LOG_LEVEL_ERROR, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define log_error(...) log_at(LOG_LEVEL_ERROR, __FILE__, __LINE__, __func__, __VA_ARGS__)
 
 #endif
