@@ -26,7 +26,7 @@ struct rds;
 
 int rds_open(const struct rds_opts *o, struct rds **out, struct err *e)
 	__attribute__((warn_unused_result));
-void rds_close(struct rds *r);              /* accepts NULL */
+void rds_close(struct rds *r); /* accepts NULL */
 
 /* A command from argv; the reply (to freeReplyObject) or NULL. A Redis error reply is
  * returned as NULL with ERR_IO and the server's message. `retry` says the command may be sent
@@ -84,7 +84,7 @@ int rds_subscribe(const struct rds_opts *o, const char *const *channels, size_t 
  * -1 on error. */
 int rds_sub_next(struct rds_sub *s, int timeout_ms, char **channel, char **msg, size_t *len,
 		 struct err *e) __attribute__((warn_unused_result));
-void rds_sub_close(struct rds_sub *s);      /* accepts NULL */
+void rds_sub_close(struct rds_sub *s); /* accepts NULL */
 
 /* Locks: SET key token NX PX ttl; release deletes only when the token still matches. */
 int rds_lock_acquire(struct rds *r, const char *key, const char *token, long long ttl_ms,

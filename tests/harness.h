@@ -20,8 +20,8 @@ struct harness_redis {
 	pid_t pid;
 	char dir[HARNESS_PATH_MAX];
 	char sock[HARNESS_PATH_MAX];
-	char url[HARNESS_PATH_MAX + 16];         /* unix://<sock> */
-	bool persistent;                         /* appendonly yes, fsync always */
+	char url[HARNESS_PATH_MAX + 16]; /* unix://<sock> */
+	bool persistent;                 /* appendonly yes, fsync always */
 };
 
 /* Starts redis-server ($REDIS_SERVER or PATH) on a unix socket in a new temp dir and waits
