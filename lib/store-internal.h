@@ -28,23 +28,23 @@ enum filter_op {
 	FILTER_LT,
 	FILTER_LTE,
 	FILTER_EXISTS,
-	FILTER_TRUE,                             /* the empty filter {} */
+	FILTER_TRUE, /* the empty filter {} */
 };
 
 struct filter_node {
 	enum filter_op op;
-	char *path;                              /* leaves: owned copy of the dotted path */
-	bool path_is_array;                      /* the path is in the collection's array_paths */
-	json_t *value;                           /* leaves: owned reference; array for IN/NIN,
-						    true/false for EXISTS */
-	struct filter_node *kids;                /* AND/OR: owned array of nkids nodes */
+	char *path;         /* leaves: owned copy of the dotted path */
+	bool path_is_array; /* the path is in the collection's array_paths */
+	/* leaves: owned reference; an array for IN/NIN, true/false for EXISTS */
+	json_t *value;
+	struct filter_node *kids; /* AND/OR: owned array of nkids nodes */
 	size_t nkids;
 };
 
 /* Parses and validates `filter` for collection `c`. *out is owned by the caller. */
-int filter_parse(const struct store_collection *c, const json_t *filter,
-		 struct filter_node **out, struct err *e) __attribute__((warn_unused_result));
-void filter_free(struct filter_node *f);    /* accepts NULL */
+int filter_parse(const struct store_collection *c, const json_t *filter, struct filter_node **out,
+		 struct err *e) __attribute__((warn_unused_result));
+void filter_free(struct filter_node *f); /* accepts NULL */
 
 enum update_op {
 	UPDATE_SET,
@@ -56,8 +56,8 @@ enum update_op {
 
 struct update_item {
 	enum update_op op;
-	char *path;                              /* owned */
-	json_t *value;                           /* owned reference */
+	char *path;    /* owned */
+	json_t *value; /* owned reference */
 };
 
 struct update {
@@ -69,7 +69,7 @@ struct update {
  * touched twice or as a prefix of another, never "_id", values within the document limits. */
 int update_parse(const struct store_collection *c, const json_t *update, struct update **out,
 		 struct err *e) __attribute__((warn_unused_result));
-void update_free(struct update *u);          /* accepts NULL */
+void update_free(struct update *u); /* accepts NULL */
 /* Applies `u` to `doc` in place; on error `doc` may be partly changed, so callers apply to a
  * copy. ERR_INVALID for $inc on a non-number, $push/$pull on a non-array, a path through a
  * scalar. */
@@ -82,15 +82,25 @@ int update_upsert_doc(const struct filter_node *f, const struct update *u, json_
 /* Size and depth limits, key rules ("$" prefix, ".", NUL), "_id" type: one check for
  * inserts, updated documents and upserts. */
 int store_check_doc(const json_t *doc, struct err *e) __attribute__((warn_unused_result));
+/* The same depth, size and key rules for one value placed inside a document ($set, $push). */
+int store_check_value(const json_t *v, struct err *e) __attribute__((warn_unused_result));
+/* A dotted path usable in filters, sorts and updates: at most STORE_MAX_PATH_LEN bytes and
+ * STORE_MAX_PATH_SEGMENTS segments, no empty segment, no '$', double quote, backslash or
+ * control character, no all-digit (positional) segment. Backends may quote such a path into
+ * their own syntax. */
+int store_check_path(const char *path, struct err *e) __attribute__((warn_unused_result));
+/* Whether `key`, a key of some jansson object, holds an embedded NUL (jansson 2.14 can store
+ * such keys through json_object_setn), which a C string would silently truncate. */
+bool store_key_has_nul(const char *key);
 
 /* One resolved query: the validated filter (user filter AND cursor terms), with its JSON. */
 struct store_query {
 	const struct store_collection *coll;
 	const struct filter_node *filter;
 	const json_t *filter_json;
-	const struct store_sort *sort;           /* always ends with {"_id", 1} */
+	const struct store_sort *sort; /* always ends with {"_id", 1} */
 	size_t nsort;
-	size_t limit;                            /* 0: no limit (count, update_many, delete_many) */
+	size_t limit; /* 0: no limit (count, update_many, delete_many) */
 };
 
 struct store_backend {
@@ -123,7 +133,7 @@ extern const struct store_backend store_backend_mongo;
 struct store {
 	const struct store_backend *backend;
 	const struct store_schema *schema;
-	void *impl;                              /* the backend's state */
+	void *impl; /* the backend's state */
 };
 
 #endif

@@ -14,7 +14,12 @@
  * equality on a path declared as an array in the schema matches any element. Comparisons are
  * type-bracketed as in MongoDB: {$gt: 5} never matches a string. Anything else (an unknown
  * operator, an object value, a path with "$", nesting over STORE_MAX_FILTER_DEPTH) is refused
- * with ERR_INVALID or ERR_UNSUPPORTED before anything is read or written.
+ * with ERR_INVALID or ERR_UNSUPPORTED (ERR_TOO_DEEP / ERR_TOO_LARGE past a limit) before
+ * anything is read or written.
+ *
+ * Sorting puts null and missing values first ascending and last descending. A sort key should
+ * hold values of one type (plus null or missing) across the documents it orders: backends
+ * order mixed types differently, and cursors assume one type.
  *
  * Updates use $set, $unset, $inc, $push and $pull; "_id" cannot change. A write that would break
  * a unique index fails with ERR_DUPLICATE and changes nothing. */
@@ -32,16 +37,19 @@
 struct store;
 
 struct store_index {
-	const char *name;                        /* unique in the database */
-	const char *keys[STORE_MAX_INDEX_KEYS];  /* "path" ascending, "-path" descending; NULL ends */
+	const char *name; /* unique in the database */
+	/* "path" ascending, "-path" descending; NULL ends */
+	const char *keys[STORE_MAX_INDEX_KEYS];
+	/* Backends differ on documents that miss a key of a unique index (SQLite lets several
+	 * in, MongoDB one): give every document all its keys, or make the index sparse. */
 	bool unique;
-	bool sparse;                             /* only documents that have the first key */
+	bool sparse; /* only documents that have the first key */
 };
 
 struct store_collection {
 	const char *name;
-	const char *const *array_paths;          /* NULL-terminated; may be NULL */
-	const struct store_index *indexes;       /* terminated by an entry whose name is NULL */
+	const char *const *array_paths;    /* NULL-terminated; may be NULL */
+	const struct store_index *indexes; /* terminated by an entry whose name is NULL */
 };
 
 struct store_schema {
@@ -55,8 +63,8 @@ extern const struct store_schema store_schema_second;
 /* Opens a store and creates missing collections and indexes. *out is a new handle. */
 int store_open(const char *uri, const struct store_schema *schema, struct store **out,
 	       struct err *e) __attribute__((warn_unused_result));
-void store_close(struct store *s);                 /* accepts NULL */
-const char *store_backend_name(const struct store *s);  /* "sqlite" or "mongodb" */
+void store_close(struct store *s);                     /* accepts NULL */
+const char *store_backend_name(const struct store *s); /* "sqlite" or "mongodb" */
 
 /* Round-trip to the backend: the health check. */
 int store_ping(struct store *s, struct err *e) __attribute__((warn_unused_result));
@@ -73,22 +81,22 @@ int store_get(struct store *s, const char *coll, const char *id, json_t **doc, s
 
 struct store_sort {
 	const char *path;
-	int dir;                                 /* 1 ascending, -1 descending */
+	int dir; /* 1 ascending, -1 descending */
 };
 
 struct store_find_opts {
-	const struct store_sort *sort;           /* "_id" ascending is always the last tie-breaker */
-	size_t nsort;                            /* at most STORE_MAX_SORT_KEYS */
-	size_t limit;                            /* 0 means STORE_MAX_PAGE; more is ERR_INVALID */
-	const char *cursor;                      /* next_cursor of the previous page, or NULL */
+	const struct store_sort *sort; /* "_id" ascending is always the last tie-breaker */
+	size_t nsort;                  /* at most STORE_MAX_SORT_KEYS */
+	size_t limit;                  /* 0 means STORE_MAX_PAGE; more is ERR_INVALID */
+	const char *cursor;            /* next_cursor of the previous page, or NULL */
 };
 
 /* *docs is a new array. When next_cursor is not NULL it receives a malloc'd opaque cursor for
  * the following page, or NULL when this page is the last. A cursor is only valid with the same
  * filter and sort. */
 int store_find(struct store *s, const char *coll, const json_t *filter,
-	       const struct store_find_opts *opts, json_t **docs, char **next_cursor,
-	       struct err *e) __attribute__((warn_unused_result));
+	       const struct store_find_opts *opts, json_t **docs, char **next_cursor, struct err *e)
+	__attribute__((warn_unused_result));
 
 /* *doc is a new reference to the first match in sort order, or NULL. */
 int store_find_one(struct store *s, const char *coll, const json_t *filter,
@@ -96,8 +104,8 @@ int store_find_one(struct store *s, const char *coll, const json_t *filter,
 	__attribute__((warn_unused_result));
 
 enum {
-	STORE_RETURN_OLD = 1 << 0,               /* default returns the document after the update */
-	STORE_UPSERT = 1 << 1,                   /* insert when nothing matches (see below) */
+	STORE_RETURN_OLD = 1 << 0, /* default returns the document after the update */
+	STORE_UPSERT = 1 << 1,     /* insert when nothing matches (see below) */
 };
 
 /* Atomically finds the first match (in sort order) and applies `update`: the filter is the
@@ -111,19 +119,17 @@ int store_find_one_and_update(struct store *s, const char *coll, const json_t *f
 
 /* Update the first match, or every match. *matched may be NULL. Each document is updated
  * atomically; update_many is not one transaction across documents on MongoDB. */
-int store_update_one(struct store *s, const char *coll, const json_t *filter,
-		     const json_t *update, size_t *matched, struct err *e)
-	__attribute__((warn_unused_result));
-int store_update_many(struct store *s, const char *coll, const json_t *filter,
-		      const json_t *update, size_t *matched, struct err *e)
-	__attribute__((warn_unused_result));
+int store_update_one(struct store *s, const char *coll, const json_t *filter, const json_t *update,
+		     size_t *matched, struct err *e) __attribute__((warn_unused_result));
+int store_update_many(struct store *s, const char *coll, const json_t *filter, const json_t *update,
+		      size_t *matched, struct err *e) __attribute__((warn_unused_result));
 
 int store_delete_one(struct store *s, const char *coll, const json_t *filter, size_t *deleted,
 		     struct err *e) __attribute__((warn_unused_result));
 int store_delete_many(struct store *s, const char *coll, const json_t *filter, size_t *deleted,
 		      struct err *e) __attribute__((warn_unused_result));
 
-int store_count(struct store *s, const char *coll, const json_t *filter, size_t *n,
-		struct err *e) __attribute__((warn_unused_result));
+int store_count(struct store *s, const char *coll, const json_t *filter, size_t *n, struct err *e)
+	__attribute__((warn_unused_result));
 
 #endif
