@@ -1,0 +1,103 @@
+/* Opening logging, the store and Redis from the configuration, the same way in every program.
+ *
+ * The store keys are passed to the backends as URI options because the store's interface takes
+ * a URI only: SQLite reads busy_timeout_ms, synchronous and pool; mongo-c-driver's client pool
+ * reads maxPoolSize. An option the operator already wrote into store.uri is left alone. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/service.h"
+
+int service_log_init(const struct config *cfg, const char *ident, struct err *e)
+{
+	enum log_level level;
+	enum log_target target;
+
+	/* The key table's enum choices make these parse; check anyway rather than assume. */
+	if (log_level_parse(config_str(cfg, "log.level"), &level) != 0 ||
+	    log_target_parse(config_str(cfg, "log.target"), &target) != 0)
+		return err_set(e, ERR_INVALID, "log.level or log.target is not a known value");
+	log_init(ident, level, target);
+	return 0;
+}
+
+/* True when the URI's query already sets option `name`. */
+static bool has_option(const char *uri, const char *name)
+{
+	const char *q = strchr(uri, '?');
+	size_t len = strlen(name);
+
+	while (q != NULL) {
+		q++;
+		if (strncasecmp(q, name, len) == 0 && q[len] == '=')
+			return true;
+		q = strchr(q, '&');
+	}
+	return false;
+}
+
+static void add_option(char **uri, const char *name, const char *value)
+{
+	char *next = NULL;
+
+	if (has_option(*uri, name))
+		return;
+	if (asprintf(&next, "%s%c%s=%s", *uri, strchr(*uri, '?') ? '&' : '?', name, value) < 0)
+		abort();
+	free(*uri);
+	*uri = next;
+}
+
+static void add_int_option(char **uri, const char *name, long long value)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", value);
+	add_option(uri, name, buf);
+}
+
+char *service_store_uri(const struct config *cfg)
+{
+	char *uri = strdup(config_str(cfg, "store.uri"));
+
+	if (uri == NULL)
+		abort();
+	if (strncmp(uri, "sqlite:", 7) == 0) {
+		add_int_option(&uri, "busy_timeout_ms",
+			       config_int(cfg, "store.sqlite.busy_timeout_ms"));
+		add_option(&uri, "synchronous", config_str(cfg, "store.sqlite.synchronous"));
+		add_int_option(&uri, "pool", config_int(cfg, "store.sqlite.pool_size"));
+	} else if (strncmp(uri, "mongodb:", 8) == 0 || strncmp(uri, "mongodb+srv:", 12) == 0) {
+		add_int_option(&uri, "maxPoolSize", config_int(cfg, "store.mongodb.pool_max"));
+	}
+	return uri;
+}
+
+int service_store_open(const struct config *cfg, const struct store_schema *schema,
+		       struct store **out, struct err *e)
+{
+	char *uri = service_store_uri(cfg);
+	int rc = store_open(uri, schema, out, e);
+
+	free(uri);
+	return rc;
+}
+
+void service_redis_opts(const struct config *cfg, struct rds_opts *o)
+{
+	o->url = config_str(cfg, "redis.url");
+	o->connect_timeout_ms = (int)config_int(cfg, "redis.connect_timeout_ms");
+	o->command_timeout_ms = (int)config_int(cfg, "redis.command_timeout_ms");
+}
+
+int service_redis_open(const struct config *cfg, struct rds **out, struct err *e)
+{
+	struct rds_opts o;
+
+	service_redis_opts(cfg, &o);
+	return rds_open(&o, out, e);
+}
