@@ -46,6 +46,7 @@
 #define STORE_MAX_COLLECTION_NAME 64
 #define STORE_MAX_ID_BYTES 160          /* a document's string "_id" */
 #define STORE_MAX_INDEX_NAME 128        /* an index name in a store schema */
+#define STORE_SQLITE_STMT_CACHE 32      /* prepared statements kept per SQLite connection */
 #define STORE_SQLITE_MAX_POOL 64        /* connections of one SQLite store ("pool=") */
 #define STORE_SQLITE_MAX_BUSY_MS 600000 /* "busy_timeout_ms=" of a SQLite store URI */
 

@@ -470,9 +470,58 @@ static int db_err(sqlite3 *db, int rc, struct err *e)
 	return err_set(e, ERR_IO, "sqlite: %s", msg);
 }
 
+/* Prepared statements stay on their connection after use, reset, and are found again by their
+ * SQL text: sqlite3_next_stmt() walks a connection's statements, so the cache needs no state
+ * of its own. A query shape (the same filter, sort and limit with other values) is then
+ * compiled once per connection. At most STORE_SQLITE_STMT_CACHE are kept per connection. */
+static sqlite3_stmt *stmt_cached(sqlite3 *db, const char *text)
+{
+	sqlite3_stmt *st = NULL;
+
+	while ((st = sqlite3_next_stmt(db, st)) != NULL)
+		if (!sqlite3_stmt_busy(st) && strcmp(sqlite3_sql(st), text) == 0)
+			return st;
+	return NULL;
+}
+
+/* Ends one use of a statement from prepare(): keeps it for reuse or finalizes it. */
+static void stmt_release(sqlite3_stmt *st)
+{
+	sqlite3 *db;
+	sqlite3_stmt *it = NULL;
+	size_t n = 0;
+
+	if (st == NULL)
+		return;
+	db = sqlite3_db_handle(st);
+	/* reset reports the last step's error again, which the caller has already handled. */
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
+	while ((it = sqlite3_next_stmt(db, it)) != NULL)
+		n++;
+	if (n > STORE_SQLITE_STMT_CACHE)
+		sqlite3_finalize(st);
+}
+
+/* Finalizes every statement of a connection, then closes it. */
+static void conn_close(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
+		sqlite3_finalize(st);
+	/* With every statement finalized, close cannot report busy. */
+	(void)sqlite3_close(db);
+}
+
 static int prepare(sqlite3 *db, const struct sql *q, sqlite3_stmt **st, struct err *e)
 {
-	int rc = sqlite3_prepare_v2(db, q->text, (int)q->len + 1, st, NULL);
+	int rc = SQLITE_OK;
+
+	*st = stmt_cached(db, q->text);
+	if (*st == NULL)
+		rc = sqlite3_prepare_v3(db, q->text, (int)q->len + 1, SQLITE_PREPARE_PERSISTENT, st,
+					NULL);
 
 	if (rc != SQLITE_OK)
 		return db_err(db, rc, e);
@@ -553,11 +602,11 @@ static int conn_open(const struct sqlite_impl *impl, sqlite3 **out, struct err *
 	if (rc != SQLITE_OK) {
 		err_set(e, ERR_UNAVAILABLE, "sqlite: cannot open the database: %s",
 			db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		sqlite3_close(db);
+		conn_close(db);
 		return -1;
 	}
 	if (conn_setup(impl, db, e) != 0) {
-		sqlite3_close(db);
+		conn_close(db);
 		return -1;
 	}
 	*out = db;
@@ -594,7 +643,7 @@ static void conn_return(struct sqlite_impl *impl, sqlite3 *db)
 {
 	/* A transaction left open by a failed path must not leak into the next borrower. */
 	if (!sqlite3_get_autocommit(db) && exec_sql(db, "ROLLBACK", NULL) != 0) {
-		sqlite3_close(db);
+		conn_close(db);
 		lock(&impl->mu);
 		impl->nopen--;
 		pthread_cond_signal(&impl->cv);
@@ -717,7 +766,7 @@ static void sqlite_close(struct store *s)
 	if (impl == NULL)
 		return;
 	for (size_t i = 0; i < impl->nidle; i++)
-		sqlite3_close(impl->idle[i]);
+		conn_close(impl->idle[i]);
 	pthread_mutex_destroy(&impl->mu);
 	pthread_mutex_destroy(&impl->write_mu);
 	pthread_cond_destroy(&impl->cv);
@@ -834,7 +883,7 @@ static int run(sqlite3 *db, const struct sql *q, size_t *changes, struct err *e)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
-	sqlite3_finalize(st);
+	stmt_release(st);
 	if (rc != SQLITE_DONE)
 		return db_err(db, rc, e);
 	if (changes != NULL)
@@ -922,7 +971,7 @@ static int sqlite_find(struct store *s, const struct store_query *sq, json_t **d
 	arr = NULL;
 	rc = 0;
 done:
-	sqlite3_finalize(st);
+	stmt_release(st);
 	if (db != NULL)
 		conn_return(impl, db);
 	json_decref(arr);
@@ -953,7 +1002,7 @@ static int sqlite_count(struct store *s, const struct store_query *sq, size_t *n
 	*n = (size_t)sqlite3_column_int64(st, 0);
 	rc = 0;
 done:
-	sqlite3_finalize(st);
+	stmt_release(st);
 	if (db != NULL)
 		conn_return(impl, db);
 	sql_free(&q);
@@ -986,7 +1035,7 @@ static int select_rids(sqlite3 *db, const struct store_query *sq, int64_t **rids
 		}
 		(*rids)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	stmt_release(st);
 	sql_free(&q);
 	return step == SQLITE_DONE ? 0 : db_err(db, step, e);
 }
@@ -1009,7 +1058,7 @@ static int load_rid(sqlite3 *db, const struct store_collection *c, int64_t rid, 
 		else
 			db_err(db, step, e);
 	}
-	sqlite3_finalize(st);
+	stmt_release(st);
 	sql_free(&q);
 	json_decref(key);
 	return *doc ? 0 : -1;

@@ -5,4 +5,4 @@ set -eu
 bench=$1
 dir=$(mktemp -d "${TMPDIR:-/tmp}/second-bench-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
-"$bench" "$dir" "${2:-${SECOND_BENCH_OPS:-2000}}"
+"$bench" "$dir" "${2:-${SECOND_BENCH_OPS:-5000}}"
