@@ -87,6 +87,51 @@ const struct config_key config_keys[] = {
 		.help = "Where logs go: auto picks journald under systemd and stderr otherwise.",
 		.choices = "auto|stderr|journald",
 	},
+	{
+		.key = "api.listen",
+		.type = CONFIG_STRING,
+		.def = "",
+		.help = "Where second-api takes FastCGI connections: unix:/PATH or tcp:HOST:PORT; "
+			"empty uses the socket the web server or systemd passes.",
+	},
+	{
+		.key = "api.threads",
+		.type = CONFIG_INT,
+		.def = "8",
+		.help = "Worker threads of one second-api process.",
+		.min = 1,
+		.max = 64,
+	},
+	{
+		.key = "auth.mode",
+		.type = CONFIG_ENUM,
+		.def = "none",
+		.help = "How people sign in: none is the local identity form for one machine, "
+			"never to be exposed publicly.",
+		.choices = "none",
+	},
+	{
+		.key = "auth.session_ttl_s",
+		.type = CONFIG_INT,
+		.def = "2592000",
+		.help = "Lifetime of a sign-in session in seconds; logout ends it at once.",
+		.min = 60,
+		.max = 2592000,
+	},
+	{
+		.key = "http.public_url",
+		.type = CONFIG_STRING,
+		.def = "http://127.0.0.1:8080",
+		.help = "The URL people use to reach Second; redirects are built on it.",
+	},
+	{
+		.key = "http.port",
+		.type = CONFIG_INT,
+		.def = "8080",
+		.help = "Port contrib/second-dev gives the web server on 127.0.0.1.",
+		.min = 1,
+		.max = 65535,
+	},
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -61,4 +61,40 @@
  * framing of every element, so a single huge bulk string is refused before it is all read. */
 #define RDS_MAX_REPLY_WIRE_BYTES (RDS_MAX_REPLY_BYTES + RDS_MAX_REPLY_ELEMENTS * 32 + 65536)
 
+/* HTTP (FastCGI responders) */
+#define HTTP_MAX_BODY_BYTES (1024 * 1024)   /* request body of an API call */
+#define HTTP_MAX_PATH_BYTES 1024
+#define HTTP_MAX_SEGMENT_BYTES 200          /* one path segment, decoded */
+#define HTTP_MAX_PATH_PARAMS 6
+#define HTTP_MAX_QUERY_BYTES 4096
+#define HTTP_MAX_QUERY_PARAMS 32
+#define HTTP_MAX_HEADER_BYTES 8192          /* one header value we read */
+#define HTTP_MAX_COOKIES 32
+#define HTTP_MAX_RESPONSE_HEADERS 16
+#define HTTP_MAX_THREADS 64
+
+/* Sessions and identity */
+#define SESSION_MAX_TTL_S (30L * 24 * 3600)
+#define NAME_MAX_CHARS 80                   /* display names, workspace, team and app names */
+#define EMAIL_MAX_CHARS 254
+#define WORKSPACE_SLUG_MAX 80
+
+/* Audit (AUD-2, AUD-4) */
+#define AUDIT_TEXT_MAX 160
+#define AUDIT_NAME_MAX 200
+#define AUDIT_ACTION_MAX 120
+#define AUDIT_SUMMARY_MAX 500
+#define AUDIT_META_DEPTH 5
+#define AUDIT_META_STRING_MAX 512
+#define AUDIT_META_ARRAY_MAX 25
+#define AUDIT_META_KEYS_MAX 50
+#define AUDIT_META_KEY_MAX 120
+#define AUDIT_META_BYTES_MAX (8 * 1024)
+#define AUDIT_CHANGED_FIELDS_MAX 50
+#define AUDIT_REDACTED_FIELDS_MAX 100
+#define AUDIT_LIST_MAX 200
+#define AUDIT_LIST_DEFAULT 100
+#define AUDIT_QUERY_MAX 120
+#define AUDIT_CHAIN_RETRIES 16              /* attempts to append to a busy workspace chain */
+
 #endif

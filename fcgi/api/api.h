@@ -1,0 +1,53 @@
+/* second-api's shared state and helpers for its handler files.
+ *
+ * One `struct api` per process: the configuration, the store (thread-safe) and the Redis
+ * options; each worker thread opens its own Redis connection on first use. Handler files
+ * (health.c, onboarding.c, workspaces.c, members.c, teams.c, invitations.c, apps.c, audit.c)
+ * each export one route table, terminated by a row whose method is NULL, which routes.c joins
+ * into the table http_serve() matches. */
+#ifndef SECOND_API_H
+#define SECOND_API_H
+
+#include <jansson.h>
+
+#include "lib/audit.h"
+#include "lib/config.h"
+#include "lib/guard.h"
+#include "lib/http.h"
+#include "lib/redis.h"
+#include "lib/store.h"
+
+struct api {
+	const struct config *cfg;
+	struct store *store;
+	struct rds_opts redis;
+	long session_ttl_s;
+	const char *public_url;                  /* for redirects: "http://127.0.0.1:8080" */
+};
+
+struct api *api_of(struct http_req *req);
+struct guard_ctx *api_ctx(struct http_req *req);
+/* The calling thread's Redis connection, opened on first use; NULL with e set. */
+struct rds *api_redis(struct err *e);
+
+/* Audit from a handler: actor from the guard context (user, role, teams), source from the
+ * request (web_server, server_trusted, request id, ip and user-agent hashes), workspace from
+ * the context. Best effort: a failure is logged, never returned. target_type may be NULL. */
+void api_audit(struct http_req *req, const char *event_name, const char *category,
+	       const char *severity, const char *target_type, const char *target_id,
+	       const char *target_name, const char *summary, json_t *metadata_stolen);
+
+/* Route tables, one per handler file. */
+extern const struct http_route api_routes_health[];
+extern const struct http_route api_routes_onboarding[];
+extern const struct http_route api_routes_workspaces[];
+extern const struct http_route api_routes_members[];
+extern const struct http_route api_routes_teams[];
+extern const struct http_route api_routes_invitations[];
+extern const struct http_route api_routes_apps[];
+extern const struct http_route api_routes_audit[];
+
+/* All rows of every table, joined once at start. */
+const struct http_route *api_routes(size_t *n);
+
+#endif

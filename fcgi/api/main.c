@@ -1,0 +1,125 @@
+/* second-api: the REST responder. Loads the configuration, opens the store, and serves the
+ * route table with the guard as the dispatch hook until SIGTERM.
+ *
+ * The process holds no state between requests beyond its connections: any number of copies
+ * can run behind the web server. */
+#include <config.h>
+
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi/api/api.h"
+#include "lib/log.h"
+#include "lib/service.h"
+
+extern char **environ;
+
+static struct api api;
+static struct guard_deps deps;
+static pthread_key_t redis_key;
+static pthread_once_t redis_once = PTHREAD_ONCE_INIT;
+
+static void redis_close_key(void *r)
+{
+	rds_close(r);
+}
+
+static void redis_key_init(void)
+{
+	if (pthread_key_create(&redis_key, redis_close_key) != 0)
+		abort();
+}
+
+struct rds *api_redis(struct err *e)
+{
+	struct rds *r;
+
+	pthread_once(&redis_once, redis_key_init);
+	r = pthread_getspecific(redis_key);
+	if (r != NULL)
+		return r;
+	if (rds_open(&api.redis, &r, e) != 0)
+		return NULL;
+	if (pthread_setspecific(redis_key, r) != 0)
+		abort();
+	return r;
+}
+
+struct api *api_of(struct http_req *req)
+{
+	return http_app(req);
+}
+
+struct guard_ctx *api_ctx(struct http_req *req)
+{
+	return http_ctx(req);
+}
+
+static int dispatch(struct http_req *req, const struct http_route *route)
+{
+	return guard_check(&deps, req, route);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{NULL, 0, NULL, 0},
+	};
+	struct http_server srv = {0};
+	struct config *cfg = NULL;
+	struct err e = {0};
+	const char *file = NULL;
+	int c, check = 0, rc = 1;
+
+	log_init("second-api", LOG_LEVEL_INFO, LOG_TARGET_AUTO);
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c == 'c')
+			file = optarg;
+		else if (c == 'C')
+			check = 1;
+		else
+			return 2;
+	}
+	if (config_load(file, environ, &cfg, &e) != 0) {
+		fprintf(stderr, "second-api: configuration: %s\n", e.msg);
+		return 2;
+	}
+	if (check) {
+		config_print(cfg, stdout);
+		config_free(cfg);
+		return 0;
+	}
+	if (service_log_init(cfg, "second-api", &e) != 0 ||
+	    service_store_open(cfg, &store_schema_second, &api.store, &e) != 0) {
+		log_error("start: %s", e.msg);
+		goto out;
+	}
+	api.cfg = cfg;
+	service_redis_opts(cfg, &api.redis);
+	api.session_ttl_s = config_int(cfg, "auth.session_ttl_s");
+	api.public_url = config_str(cfg, "http.public_url");
+	deps.store = api.store;
+	deps.redis = api_redis;
+	srv.routes = api_routes(&srv.nroutes);
+	srv.dispatch = dispatch;
+	srv.threads = (int)config_int(cfg, "api.threads");
+	srv.listen = config_str(cfg, "api.listen");
+	srv.app = &api;
+	srv.name = "second-api";
+	log_notice("serving %zu routes on %s with %d threads", srv.nroutes,
+		   *srv.listen ? srv.listen : "the inherited socket", srv.threads);
+	if (http_serve(&srv, &e) != 0) {
+		log_error("serve: %s", e.msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	store_close(api.store);
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,36 @@
+/* second-api's route table: every handler file's rows, joined in one array at start.
+ *
+ * Order matters only between patterns that could match the same path; literal segments are
+ * listed before parameters inside each file (for example "/apps/status" before
+ * "/apps/:appId"), and http_route_match() takes the first row that matches. */
+#include <config.h>
+
+#include <stdlib.h>
+
+#include "fcgi/api/api.h"
+
+static const struct http_route *const tables[] = {
+	api_routes_health,    api_routes_onboarding, api_routes_workspaces, api_routes_members,
+	api_routes_teams,     api_routes_invitations, api_routes_apps,      api_routes_audit,
+};
+
+const struct http_route *api_routes(size_t *n)
+{
+	static struct http_route *all;
+	static size_t nall;
+
+	if (all == NULL) {
+		for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+			for (const struct http_route *r = tables[t]; r->method != NULL; r++)
+				nall++;
+		all = calloc(nall, sizeof(*all));
+		if (all == NULL)
+			abort();
+		nall = 0;
+		for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+			for (const struct http_route *r = tables[t]; r->method != NULL; r++)
+				all[nall++] = *r;
+	}
+	*n = nall;
+	return all;
+}
