@@ -25,12 +25,12 @@ struct http_req;
 typedef int (*http_handler_fn)(struct http_req *req);
 
 struct http_route {
-	const char *method;                      /* "GET", "POST", "PATCH", "PUT", "DELETE" */
-	const char *pattern;                     /* "/api/workspaces/:ws/teams/:teamId" */
+	const char *method;  /* "GET", "POST", "PATCH", "PUT", "DELETE" */
+	const char *pattern; /* "/api/workspaces/:ws/teams/:teamId" */
 	http_handler_fn handler;
-	int access;                              /* responder-defined (enum guard_access) */
-	int perm;                                /* responder-defined (enum guard_perm) */
-	const char *denied_code;                 /* error code of this route's 403; NULL: "forbidden" */
+	int access;              /* responder-defined (enum guard_access) */
+	int perm;                /* responder-defined (enum guard_perm) */
+	const char *denied_code; /* error code of this route's 403; NULL: "forbidden" */
 };
 
 /* Runs before the handler of a matched route. Returns 0 to run the handler, or -1 after it has
@@ -40,14 +40,14 @@ typedef int (*http_dispatch_fn)(struct http_req *req, const struct http_route *r
 struct http_server {
 	const struct http_route *routes;
 	size_t nroutes;
-	http_dispatch_fn dispatch;               /* may be NULL */
-	int threads;                             /* worker threads, 1..HTTP_MAX_THREADS */
+	http_dispatch_fn dispatch; /* may be NULL */
+	int threads;               /* worker threads, 1..HTTP_MAX_THREADS */
 	/* "unix:/path/to.sock" or "tcp:127.0.0.1:9000"; NULL or "" uses the inherited socket:
 	 * systemd socket activation (sd_listen_fds, checked with sd_is_socket) or fd 0 as given
 	 * by a web server or spawn-fcgi. */
 	const char *listen;
-	void *app;                               /* the responder's state: http_app() */
-	const char *name;                        /* for logs: "second-api" */
+	void *app;        /* the responder's state: http_app() */
+	const char *name; /* for logs: "second-api" */
 };
 
 /* Serves until SIGTERM/SIGINT or http_stop(); returns 0 after a clean stop. */
@@ -57,10 +57,10 @@ void http_stop(void);
 /* Request. Strings are borrowed and live as long as the request. */
 void *http_app(const struct http_req *r);
 const char *http_method(const struct http_req *r);
-const char *http_path(const struct http_req *r);        /* without the query string */
-const char *http_param(const struct http_req *r, const char *name);   /* ":name" in the pattern */
-const char *http_query(const struct http_req *r, const char *name);   /* decoded; NULL if absent */
-const char *http_header(const struct http_req *r, const char *name);  /* "X-Request-Id" */
+const char *http_path(const struct http_req *r);                     /* without the query string */
+const char *http_param(const struct http_req *r, const char *name);  /* ":name" in the pattern */
+const char *http_query(const struct http_req *r, const char *name);  /* decoded; NULL if absent */
+const char *http_header(const struct http_req *r, const char *name); /* "X-Request-Id" */
 const char *http_cookie(const struct http_req *r, const char *name);
 const char *http_request_id(const struct http_req *r);
 /* True when the request body is JSON, or the client asked for JSON (Accept). Form posts from
@@ -83,7 +83,7 @@ void http_set_ctx(struct http_req *r, void *ctx, void (*free_fn)(void *));
 void *http_ctx(const struct http_req *r);
 
 /* Response. */
-int http_set_header(struct http_req *r, const char *name, const char *value);  /* no CR/LF */
+int http_set_header(struct http_req *r, const char *name, const char *value); /* no CR/LF */
 /* HttpOnly; Path=/; SameSite=Lax; Secure when X-Forwarded-Proto (or HTTPS) says https.
  * max_age 0 clears the cookie. */
 void http_set_cookie(struct http_req *r, const char *name, const char *value, long max_age);
@@ -95,8 +95,8 @@ int http_reply_error(struct http_req *r, int status, const char *code, const cha
 /* Maps a struct err to a status: invalid/too_deep 400, not_found 404, duplicate/conflict 409,
  * too_large 413, unsupported 415, unavailable/timeout 503, else 500 (message not leaked). */
 int http_reply_err(struct http_req *r, const struct err *e);
-int http_reply_redirect(struct http_req *r, const char *location);  /* 303 See Other */
-int http_reply_status(struct http_req *r, int status);              /* no body, e.g. 204 */
+int http_reply_redirect(struct http_req *r, const char *location); /* 303 See Other */
+int http_reply_status(struct http_req *r, int status);             /* no body, e.g. 204 */
 bool http_replied(const struct http_req *r);
 
 #endif

@@ -24,10 +24,10 @@ struct tc_env {
 	char dir[HARNESS_PATH_MAX];
 	char store_uri[HARNESS_PATH_MAX + 16];
 	char api_sock[HARNESS_PATH_MAX];
-	char base_url[64];                       /* "http://127.0.0.1:PORT" */
+	char base_url[64]; /* "http://127.0.0.1:PORT" */
 	int port;
 	pid_t api_pid, lighttpd_pid;
-	struct store *store;                     /* the same store, for assertions */
+	struct store *store; /* the same store, for assertions */
 };
 
 int tc_env_start(struct tc_env *env);
@@ -37,10 +37,10 @@ int tc_api_restart(struct tc_env *env);
 
 struct tc_resp {
 	long status;
-	char *body;                              /* NUL-terminated */
+	char *body; /* NUL-terminated */
 	size_t len;
-	json_t *json;                            /* parsed body when it is JSON, else NULL */
-	char *headers;                           /* raw response header block */
+	json_t *json;  /* parsed body when it is JSON, else NULL */
+	char *headers; /* raw response header block */
 };
 
 /* The value of a response header (case-insensitive name), copied into buf; NULL if absent. */
@@ -62,8 +62,8 @@ char *tc_login(struct tc_env *env, const char *display_name, const char *email);
 char *tc_workspace_new(struct tc_env *env, const char *cookie, const char *name);
 /* Invites email with role into ws (as owner_cookie), signs that person in and accepts:
  * returns the new member's cookie (malloc'd). */
-char *tc_member_add(struct tc_env *env, const char *owner_cookie, const char *ws,
-		    const char *email, const char *role);
+char *tc_member_add(struct tc_env *env, const char *owner_cookie, const char *ws, const char *email,
+		    const char *role);
 /* A snapshot of every collection (compact JSON, sorted), to prove a request changed nothing. */
 char *tc_store_dump(struct tc_env *env);
 
