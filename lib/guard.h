@@ -19,12 +19,12 @@
 #include "lib/store.h"
 
 enum guard_access {
-	ACCESS_PUBLIC,                           /* no identity needed */
-	ACCESS_IDENTITY,                         /* identity onboarding: an actor is optional */
-	ACCESS_PROFILE,                          /* identity + profile; no workspace needed yet */
-	ACCESS_READY,                            /* onboarded user with at least one membership */
-	ACCESS_WORKSPACE,                        /* READY and a member of the path's :ws */
-	ACCESS_INTERNAL,                         /* Authorization: Bearer <internal token> */
+	ACCESS_PUBLIC,    /* no identity needed */
+	ACCESS_IDENTITY,  /* identity onboarding: an actor is optional */
+	ACCESS_PROFILE,   /* identity + profile; no workspace needed yet */
+	ACCESS_READY,     /* onboarded user with at least one membership */
+	ACCESS_WORKSPACE, /* READY and a member of the path's :ws */
+	ACCESS_INTERNAL,  /* Authorization: Bearer <internal token> */
 };
 
 enum guard_perm {
@@ -69,20 +69,20 @@ bool guard_workspace_id_valid(const char *id);
 /* The result of a passed guard; the request's context (http_ctx). */
 struct guard_ctx {
 	enum guard_onboarding state;
-	json_t *user;                            /* users document, or NULL */
-	const char *user_id;                     /* borrowed from user */
-	char session_hash[65];                   /* hex SHA-256 of the session id, or "" */
-	json_t *memberships;                     /* the caller's memberships, oldest first */
-	char workspace_id[WORKSPACE_SLUG_MAX + 1];  /* ACCESS_WORKSPACE: the path's :ws */
-	json_t *membership;                      /* borrowed from memberships, or NULL */
+	json_t *user;                              /* users document, or NULL */
+	const char *user_id;                       /* borrowed from user */
+	char session_hash[65];                     /* hex SHA-256 of the session id, or "" */
+	json_t *memberships;                       /* the caller's memberships, oldest first */
+	char workspace_id[WORKSPACE_SLUG_MAX + 1]; /* ACCESS_WORKSPACE: the path's :ws */
+	json_t *membership;                        /* borrowed from memberships, or NULL */
 	enum guard_role role;
-	json_t *team_ids;                        /* caller's team ids in workspace_id (new array) */
+	json_t *team_ids; /* caller's team ids in workspace_id (new array) */
 };
 
 struct guard_deps {
 	struct store *store;
-	struct rds *(*redis)(struct err *e);     /* the calling thread's connection */
-	const char *internal_token;              /* NULL or "" when unset */
+	struct rds *(*redis)(struct err *e); /* the calling thread's connection */
+	const char *internal_token;          /* NULL or "" when unset */
 };
 
 /* The dispatch hook's body: checks route->access and route->perm for req, replies itself on
