@@ -20,22 +20,22 @@
 #include "lib/store.h"
 
 struct audit_event {
-	const char *workspace_id;                /* required */
-	const char *event_name;                  /* ^[a-z][a-z0-9]*(?:[._][a-z0-9]+)+$ */
-	const char *category;                    /* AUD-3 */
-	const char *severity;                    /* NULL: "info" */
-	const char *outcome;                     /* NULL: "success" */
-	const char *action;                      /* required, <= AUDIT_ACTION_MAX */
-	const char *summary;                     /* required, <= AUDIT_SUMMARY_MAX */
-	const json_t *actor;                     /* {kind, userId?, displayName?, email?, role?...} */
-	const json_t *source;                    /* {kind, trust, requestId?, ipHash?...} */
-	const json_t *target;                    /* {type, id?, name?, parentType?, parentId?} */
-	const json_t *metadata;                  /* sanitised here; may be NULL */
-	const json_t *changes;                   /* {changedFields[], beforeHash?, afterHash?} */
+	const char *workspace_id; /* required */
+	const char *event_name;   /* ^[a-z][a-z0-9]*(?:[._][a-z0-9]+)+$ */
+	const char *category;     /* AUD-3 */
+	const char *severity;     /* NULL: "info" */
+	const char *outcome;      /* NULL: "success" */
+	const char *action;       /* required, <= AUDIT_ACTION_MAX */
+	const char *summary;      /* required, <= AUDIT_SUMMARY_MAX */
+	const json_t *actor;      /* {kind, userId?, displayName?, email?, role?...} */
+	const json_t *source;     /* {kind, trust, requestId?, ipHash?...} */
+	const json_t *target;     /* {type, id?, name?, parentType?, parentId?} */
+	const json_t *metadata;   /* sanitised here; may be NULL */
+	const json_t *changes;    /* {changedFields[], beforeHash?, afterHash?} */
 	const char *correlation_id;
 	const json_t *related_ids;
-	const char *retention_policy;            /* NULL: "default" */
-	const char *occurred_at;                 /* ISO-8601; NULL: now */
+	const char *retention_policy; /* NULL: "default" */
+	const char *occurred_at;      /* ISO-8601; NULL: now */
 };
 
 /* Writes one event; id_out (may be NULL) gets its id. Callers treat failure as best effort:
@@ -54,8 +54,8 @@ void audit_sha256(const json_t *v, char out[72]);
 
 struct audit_verify_result {
 	bool ok;
-	size_t count;                            /* events checked */
-	char bad_id[ID_HEX_LEN + 1];             /* first bad event, "" when ok */
+	size_t count;                /* events checked */
+	char bad_id[ID_HEX_LEN + 1]; /* first bad event, "" when ok */
 	long long bad_seq;
 	char reason[ERR_MSG_MAX];
 };

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/audit.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/redis.h"
@@ -38,7 +39,10 @@ static void usage(FILE *out)
 		"  config-keys         print every configuration key as a Markdown table\n"
 		"  init                create the store's collections and indexes\n"
 		"  health              check the store and Redis; JSON on stdout, exit 1 if down\n"
-		"  watch [SECONDS]     print health every SECONDS (default 10) until stopped\n");
+		"  watch [SECONDS]     print health every SECONDS (default 10) until stopped\n"
+		"  audit verify WORKSPACE\n"
+		"                      check a workspace's audit hash chain; exit 1 at the\n"
+		"                      first edited, missing or relinked event\n");
 }
 
 static json_t *component(int ok, const char *backend, const struct err *e)
@@ -113,6 +117,34 @@ static int cmd_init(const struct config *cfg)
 	return 0;
 }
 
+/* `audit verify WORKSPACE`: 0 when the chain holds, 1 when an event does not fit, 2 when the
+ * check could not run. */
+static int cmd_audit(const struct config *cfg, int argc, char **argv)
+{
+	struct audit_verify_result res;
+	struct err e = {0};
+	struct store *s = NULL;
+	int rc = 2;
+
+	if (argc != 3 || strcmp(argv[1], "verify") != 0) {
+		fprintf(stderr, "second-admin: usage: audit verify WORKSPACE\n");
+		return 2;
+	}
+	if (service_store_open(cfg, &store_schema_second, &s, &e) != 0 ||
+	    audit_verify(s, argv[2], &res, &e) != 0) {
+		log_error("audit verify: %s", e.msg);
+		goto out;
+	}
+	if (res.ok)
+		printf("ok: %zu events\n", res.count);
+	else
+		printf("bad event %s (seq %lld): %s\n", res.bad_id, res.bad_seq, res.reason);
+	rc = res.ok ? 0 : 1;
+out:
+	store_close(s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -163,6 +195,8 @@ int main(int argc, char **argv)
 		rc = health_once(cfg) == 0 ? 0 : 1;
 	} else if (strcmp(cmd, "watch") == 0) {
 		rc = cmd_watch(cfg, argc - optind, argv + optind);
+	} else if (strcmp(cmd, "audit") == 0) {
+		rc = cmd_audit(cfg, argc - optind, argv + optind);
 	} else {
 		fprintf(stderr, "second-admin: unknown command '%s'\n", cmd);
 		usage(stderr);
