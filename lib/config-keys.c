@@ -103,6 +103,14 @@ const struct config_key config_keys[] = {
 		.max = 64,
 	},
 	{
+		.key = "api.internal_token",
+		.type = CONFIG_STRING,
+		.def = "",
+		.help = "Bearer token workerd presents on /api/internal/ routes; internal routes "
+			"answer 500 while it is empty.",
+		.secret = true,
+	},
+	{
 		.key = "auth.mode",
 		.type = CONFIG_ENUM,
 		.def = "none",

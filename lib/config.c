@@ -527,15 +527,19 @@ void config_print(const struct config *c, FILE *out)
 	for (size_t i = 0; i < c->nkeys; i++) {
 		const struct config_key *k = &c->keys[i];
 		const struct config_value *v = &c->v[i];
-		const char *q = "";
+		const char *q = "", *lead = "";
 
+		/* A secret is shown as a comment, so printed output loads back without inventing
+		 * a value for it. */
 		if (k->secret) {
 			snprintf(shown, sizeof(shown), "%s", v->text[0] ? "(set)" : "(unset)");
+			lead = "# ";
 		} else {
 			mask_url_password(v->text, shown, sizeof(shown));
 			q = needs_quotes(shown) ? "\"" : "";
 		}
-		fprintf(out, "%s = %s%s%s  # %s\n", k->key, q, shown, q, source_names[v->src]);
+		fprintf(out, "%s%s = %s%s%s  # %s\n", lead, k->key, q, shown, q,
+			source_names[v->src]);
 	}
 }
 

@@ -62,21 +62,25 @@
 #define RDS_MAX_REPLY_WIRE_BYTES (RDS_MAX_REPLY_BYTES + RDS_MAX_REPLY_ELEMENTS * 32 + 65536)
 
 /* HTTP (FastCGI responders) */
-#define HTTP_MAX_BODY_BYTES (1024 * 1024)   /* request body of an API call */
+#define HTTP_MAX_BODY_BYTES (1024 * 1024) /* request body of an API call */
 #define HTTP_MAX_PATH_BYTES 1024
-#define HTTP_MAX_SEGMENT_BYTES 200          /* one path segment, decoded */
+#define HTTP_MAX_SEGMENT_BYTES 200 /* one path segment, decoded */
 #define HTTP_MAX_PATH_PARAMS 6
+#define HTTP_MAX_PATH_SEGMENTS 32 /* segments of a path that can match a route */
 #define HTTP_MAX_QUERY_BYTES 4096
 #define HTTP_MAX_QUERY_PARAMS 32
-#define HTTP_MAX_HEADER_BYTES 8192          /* one header value we read */
+#define HTTP_MAX_HEADER_BYTES 8192 /* one header value we read */
 #define HTTP_MAX_COOKIES 32
 #define HTTP_MAX_RESPONSE_HEADERS 16
 #define HTTP_MAX_THREADS 64
 
 /* Sessions and identity */
 #define SESSION_MAX_TTL_S (30L * 24 * 3600)
-#define NAME_MAX_CHARS 80                   /* display names, workspace, team and app names */
+#define NAME_MIN_CHARS 2  /* display names, profile roles, workspace names */
+#define NAME_MAX_CHARS 80 /* display names, workspace, team and app names */
+#define EMAIL_MIN_CHARS 3
 #define EMAIL_MAX_CHARS 254
+#define ONBOARDING_CONTEXT_MAX_CHARS 3000 /* companyContext, userContext (API-9) */
 #define WORKSPACE_SLUG_MAX 80
 
 /* Audit (AUD-2, AUD-4) */
@@ -95,6 +99,41 @@
 #define AUDIT_LIST_MAX 200
 #define AUDIT_LIST_DEFAULT 100
 #define AUDIT_QUERY_MAX 120
-#define AUDIT_CHAIN_RETRIES 16              /* attempts to append to a busy workspace chain */
+#define AUDIT_CHAIN_RETRIES 16      /* attempts to append to a busy workspace chain */
+#define AUDIT_EVENT_NAME_MAX 120    /* bytes of an eventName */
+#define AUDIT_PARENT_TYPE_MAX 80    /* target.parentType */
+#define AUDIT_HASH_MAX 96           /* changes.beforeHash / afterHash */
+#define AUDIT_REQUEST_ID_MAX 120    /* source.requestId taken from a request (AUD-5) */
+#define AUDIT_TEAM_IDS_MAX 100      /* actor.teamIds kept */
+#define AUDIT_VERIFY_PAGE 500       /* events read per page while verifying a chain */
+#define AUDIT_LIST_SCAN_PAGE 200    /* events read per page while filtering on q */
+#define AUDIT_LIST_SCAN_MAX 2000    /* events one list request examines for q */
+#define AUDIT_METADATA_ITEMS_MAX 24 /* metadata rows of a list item (AUD-10) */
+#define AUDIT_VIEWED_WINDOW_S 60    /* audit.viewed at most once per window (AUD-13) */
+
+/* Apps (DM-7, API-35..API-47) */
+#define APP_DESCRIPTION_MAX 300       /* characters of an app description */
+#define APP_PROMPT_MAX_CHARS 20000    /* characters of the prompt an app is created with */
+#define APP_RUNTIME_MODEL_MAX 200     /* characters of runtimeModel */
+#define APP_RUNTIME_PARAMS_DEPTH 2    /* nesting of runtimeParams as sent (values are strings) */
+#define APP_RUNTIME_PARAMS_KEYS 32    /* members of runtimeParams */
+#define APP_RUNTIME_PARAMS_BYTES 4096 /* compact JSON of runtimeParams */
+#define APP_MAX_COLLABORATORS 100     /* collaboratorUserIds of one app */
+#define APP_NAME_SUFFIX_MAX 1000      /* "Name (n)" is tried up to this n */
+#define APPS_LIST_MAX 1000            /* apps one list or status reply holds */
+#define APPS_PAGE 200                 /* documents per store page while scanning apps */
+#define APP_MEMBERS_MAX 2000          /* members one collaborators reply lists */
+
+/* Workspaces, members, teams, invitations (TEN-1, API-20..API-34) */
+#define NAME_MAX_BYTES (NAME_MAX_CHARS * 4) /* a name of NAME_MAX_CHARS in UTF-8 */
+#define EMAIL_MAX_BYTES (EMAIL_MAX_CHARS * 4)
+#define WORKSPACE_SLUG_SEQUENTIAL 50         /* "-2" .. "-50" tried before random suffixes */
+#define WORKSPACE_SLUG_RANDOM 4              /* random suffixes tried after those */
+#define WORKSPACE_MEMBERS_MAX 5000           /* members one members or teams reply lists */
+#define WORKSPACE_TEAMS_MAX 500              /* teams of one workspace */
+#define WORKSPACE_TEAM_MEMBERSHIPS_MAX 50000 /* team memberships read for one members reply */
+#define INVITATIONS_LIST_MAX 100             /* invitations one list reply holds (API-25) */
+#define INVITATIONS_PENDING_MAX 1000         /* pending invitations of one workspace */
+#define INVITATION_TTL_S (7L * 24 * 3600)    /* a local invitation is open this long */
 
 #endif

@@ -49,10 +49,13 @@ static const struct store_collection collections[] = {
 			"workspaceId", "teamId", "userId"),
 		 INDEX("workspace_team_memberships_workspace_id_user_id", "workspaceId",
 		       "userId"))},
-	/* DM-6: externalInvitationId is only set for provider-managed invitations. */
+	/* DM-6: externalInvitationId is only set for provider-managed invitations. The
+	 * email-first index serves "my pending invitations" across workspaces (accepting). */
 	{"workspace_invitations", ARRAYS("teamIds"),
 	 INDEXES(INDEX("workspace_invitations_workspace_id_email_normalized_status", "workspaceId",
 		       "emailNormalized", "status"),
+		 INDEX("workspace_invitations_email_normalized_status_expires_at",
+		       "emailNormalized", "status", "expiresAt"),
 		 {.name = "workspace_invitations_external_invitation_id",
 		  .keys = {"externalInvitationId"},
 		  .sparse = true})},

@@ -22,7 +22,7 @@ struct api {
 	struct store *store;
 	struct rds_opts redis;
 	long session_ttl_s;
-	const char *public_url;                  /* for redirects: "http://127.0.0.1:8080" */
+	const char *public_url; /* for redirects: "http://127.0.0.1:8080" */
 };
 
 struct api *api_of(struct http_req *req);

@@ -105,6 +105,7 @@ int main(int argc, char **argv)
 	api.public_url = config_str(cfg, "http.public_url");
 	deps.store = api.store;
 	deps.redis = api_redis;
+	deps.internal_token = config_str(cfg, "api.internal_token");
 	srv.routes = api_routes(&srv.nroutes);
 	srv.dispatch = dispatch;
 	srv.threads = (int)config_int(cfg, "api.threads");
