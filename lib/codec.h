@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The value of one hex digit (either case), or -1. */
+int codec_hex_digit(char c);
+
 /* out needs 2*len+1 bytes. */
 void codec_hex_encode(const void *in, size_t len, char *out);
 /* Decodes 2*outlen hex characters (either case); -1 on a bad character or length. */

@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <sys/types.h>
 
+#include "lib/codec.h"
 #include "lib/http-parse.h"
 #include "lib/http.h"
 #include "lib/jsonx.h"
@@ -30,17 +31,6 @@ struct path_segs {
 	const char *seg[HTTP_MAX_PATH_SEGMENTS];
 	size_t n;
 };
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decodes %XX (and '+' as a space when plus_space) from s[0..len) into out. A bad escape or a
  * NUL, raw or decoded, is ERR_INVALID; more than outsz - 1 bytes is ERR_TOO_LARGE. With
@@ -56,9 +46,9 @@ static int percent_decode(const char *s, size_t len, bool plus_space, bool no_sl
 		if (c == '%') {
 			if (i + 2 >= len)
 				return err_set(e, ERR_INVALID, "truncated percent escape");
-			if (hex_value(s[i + 1]) < 0 || hex_value(s[i + 2]) < 0)
+			if (codec_hex_digit(s[i + 1]) < 0 || codec_hex_digit(s[i + 2]) < 0)
 				return err_set(e, ERR_INVALID, "bad percent escape");
-			c = hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]);
+			c = codec_hex_digit(s[i + 1]) * 16 + codec_hex_digit(s[i + 2]);
 			i += 2;
 			if (c == '/' && no_slash)
 				return err_set(e, ERR_INVALID, "encoded slash");

@@ -28,6 +28,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lib/codec.h"
 #include "lib/redis.h"
 #include "lib/timeutil.h"
 
@@ -194,17 +195,6 @@ static int parse_uint(const char *s, size_t len, long long max, long long *out)
 	return 0;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..len) into out (NUL-terminated); refuses %00 and bad escapes. */
 static int percent_decode(const char *s, size_t len, char *out, size_t outsz)
 {
@@ -214,8 +204,8 @@ static int percent_decode(const char *s, size_t len, char *out, size_t outsz)
 		int c = (unsigned char)s[i];
 
 		if (c == '%') {
-			int hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
-			int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+			int hi = i + 2 < len ? codec_hex_digit(s[i + 1]) : -1;
+			int lo = hi >= 0 ? codec_hex_digit(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0 || (hi | lo) == 0)
 				return -1;

@@ -37,6 +37,13 @@ void api_audit(struct http_req *req, const char *event_name, const char *categor
 	       const char *severity, const char *target_type, const char *target_id,
 	       const char *target_name, const char *summary, json_t *metadata_stolen);
 
+/* api_audit() for a workspace the guard context does not name (routes before a membership
+ * exists: a workspace just created, an invitation accepted), with the caller's `role` in it. */
+void api_audit_in(struct http_req *req, const char *workspace_id, const char *role,
+		  const char *event_name, const char *category, const char *severity,
+		  const char *target_type, const char *target_id, const char *target_name,
+		  const char *summary, json_t *metadata_stolen);
+
 /* Route tables, one per handler file. */
 extern const struct http_route api_routes_health[];
 extern const struct http_route api_routes_onboarding[];

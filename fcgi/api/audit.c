@@ -103,16 +103,17 @@ static void short_hash(const char *text, char out[SHORT_HASH_LEN + 1])
 	out[SHORT_HASH_LEN] = '\0';
 }
 
-static json_t *actor_of(const struct guard_ctx *ctx)
+/* The calling user, with `role` in the event's workspace; the guard's team ids only belong
+ * to the workspace it checked. */
+static json_t *actor_of(const struct guard_ctx *ctx, const char *workspace_id, const char *role)
 {
 	json_t *actor = must_json(json_pack("{s:s}", "kind", "user"));
 
 	set_str(actor, "userId", ctx->user_id);
 	set_str(actor, "displayName", jsonx_str(ctx->user, "displayName"));
 	set_str(actor, "email", jsonx_str(ctx->user, "email"));
-	if (ctx->role != ROLE_NONE)
-		set_str(actor, "role", guard_role_name(ctx->role));
-	if (json_is_array(ctx->team_ids))
+	set_str(actor, "role", role);
+	if (json_is_array(ctx->team_ids) && strcmp(ctx->workspace_id, workspace_id) == 0)
 		must(json_object_set(actor, "teamIds", ctx->team_ids));
 	return actor;
 }
@@ -172,9 +173,10 @@ static void publish_changed(const char *workspace_id)
 	json_decref(msg);
 }
 
-void api_audit(struct http_req *req, const char *event_name, const char *category,
-	       const char *severity, const char *target_type, const char *target_id,
-	       const char *target_name, const char *summary, json_t *metadata_stolen)
+void api_audit_in(struct http_req *req, const char *workspace_id, const char *role,
+		  const char *event_name, const char *category, const char *severity,
+		  const char *target_type, const char *target_id, const char *target_name,
+		  const char *summary, json_t *metadata_stolen)
 {
 	struct guard_ctx *ctx = api_ctx(req);
 	const struct event_policy *pol = policy_of(event_name);
@@ -182,11 +184,11 @@ void api_audit(struct http_req *req, const char *event_name, const char *categor
 	json_t *actor = NULL, *source = NULL, *target = NULL;
 	struct err e = {0};
 
-	if (ctx == NULL || ctx->workspace_id[0] == '\0') {
-		log_warning("audit %s not recorded: the request names no workspace", event_name);
+	if (ctx == NULL || workspace_id == NULL || workspace_id[0] == '\0') {
+		log_warning("audit %s not recorded: no workspace", event_name);
 		goto out;
 	}
-	actor = actor_of(ctx);
+	actor = actor_of(ctx, workspace_id, role);
 	source = source_of(req);
 	if (target_type != NULL) {
 		target = must_json(json_pack("{s:s}", "type", target_type));
@@ -194,7 +196,7 @@ void api_audit(struct http_req *req, const char *event_name, const char *categor
 		set_str(target, "name", target_name);
 	}
 	ev = (struct audit_event){
-		.workspace_id = ctx->workspace_id,
+		.workspace_id = workspace_id,
 		.event_name = event_name,
 		.category = category,
 		.severity = severity,
@@ -210,15 +212,26 @@ void api_audit(struct http_req *req, const char *event_name, const char *categor
 	/* Best effort (AUD-6): the business change stands. The message names the event and the
 	 * cause only, never the metadata. */
 	if (audit_record(api_of(req)->store, &ev, NULL, &e) != 0)
-		log_warning("audit %s in %s not recorded: %s", event_name, ctx->workspace_id,
-			    e.msg);
+		log_warning("audit %s in %s not recorded: %s", event_name, workspace_id, e.msg);
 	else
-		publish_changed(ctx->workspace_id);
+		publish_changed(workspace_id);
 out:
 	json_decref(actor);
 	json_decref(source);
 	json_decref(target);
 	json_decref(metadata_stolen);
+}
+
+void api_audit(struct http_req *req, const char *event_name, const char *category,
+	       const char *severity, const char *target_type, const char *target_id,
+	       const char *target_name, const char *summary, json_t *metadata_stolen)
+{
+	struct guard_ctx *ctx = api_ctx(req);
+
+	api_audit_in(req, ctx ? ctx->workspace_id : NULL,
+		     ctx && ctx->role != ROLE_NONE ? guard_role_name(ctx->role) : NULL, event_name,
+		     category, severity, target_type, target_id, target_name, summary,
+		     metadata_stolen);
 }
 
 /* List items (AUD-10) */

@@ -732,11 +732,11 @@ static int accept_invitation(struct http_req *req)
 	ws_id = jsonx_str(inv, "workspaceId");
 	role = jsonx_str(inv, "role");
 	tenancy_set_workspace_cookie(req, ws_id);
-	tenancy_audit_in(req, ws_id, role, "member.joined", "members", "notice", "member",
-			 api_ctx(req)->user_id, jsonx_str(api_ctx(req)->user, "displayName"),
-			 "Joined the workspace by invitation",
-			 json_pack("{s:s, s:O, s:O}", "role", role, "invitationId",
-				   json_object_get(inv, "_id"), "teamIds", teams));
+	api_audit_in(req, ws_id, role, "member.joined", "members", "notice", "member",
+		     api_ctx(req)->user_id, jsonx_str(api_ctx(req)->user, "displayName"),
+		     "Joined the workspace by invitation",
+		     json_pack("{s:s, s:O, s:O}", "role", role, "invitationId",
+			       json_object_get(inv, "_id"), "teamIds", teams));
 	http_reply_json(req, 200,
 			json_pack("{s:{s:s, s:O?}, s:s}", "workspace", "id", ws_id, "name",
 				  json_object_get(ws, "name"), "role", role));

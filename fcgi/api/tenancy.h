@@ -50,15 +50,6 @@ bool tenancy_object_id(const char *raw, char out[ID_HEX_LEN + 1]);
 /* Selects a workspace for the next requests (AUTH-4 cookie, TEN-2). */
 void tenancy_set_workspace_cookie(struct http_req *req, const char *workspace_id);
 
-/* api_audit() for a workspace the guard context does not name (ACCESS_PROFILE routes: a
- * workspace just created, an invitation accepted). The actor is the calling user with
- * `role` in that workspace; the source is web_server / server_trusted. Best effort: a
- * failure is logged. metadata is stolen (may be NULL); target_* may be NULL. */
-void tenancy_audit_in(struct http_req *req, const char *workspace_id, const char *role,
-		      const char *event_name, const char *category, const char *severity,
-		      const char *target_type, const char *target_id, const char *target_name,
-		      const char *summary, json_t *metadata_stolen);
-
 /* Every match of a query, page after page, up to `max` documents (more is ERR_TOO_LARGE).
  * *docs is a new array. */
 int tenancy_find_all(struct store *s, const char *coll, const json_t *filter,

@@ -36,7 +36,6 @@ static const char *const runtime_keys[] = {
 };
 
 #define NRUNTIME_KEYS (sizeof(runtime_keys) / sizeof(runtime_keys[0]))
-#define AUDIT_SHORT_HASH_LEN 19 /* "sha256:" + 12 hex (AUD-5) */
 
 static void must(int rc)
 {
@@ -198,126 +197,6 @@ bool tenancy_object_id(const char *raw, char out[ID_HEX_LEN + 1])
 void tenancy_set_workspace_cookie(struct http_req *req, const char *workspace_id)
 {
 	http_set_cookie(req, WORKSPACE_COOKIE, workspace_id, api_of(req)->session_ttl_s);
-}
-
-/* AUD-5 short hash: "sha256:" and 12 hex digits of the JSON-quoted string; "" when the text
- * is not UTF-8 (left out rather than hashing something else). */
-static void short_hash(const char *s, char out[AUDIT_SHORT_HASH_LEN + 1])
-{
-	json_t *v = json_string(s);
-	char full[72];
-
-	out[0] = '\0';
-	if (v == NULL)
-		return;
-	audit_sha256(v, full);
-	json_decref(v);
-	memcpy(out, full, AUDIT_SHORT_HASH_LEN);
-	out[AUDIT_SHORT_HASH_LEN] = '\0';
-}
-
-/* The same source api_audit() writes: web_server / server_trusted, the request id, and the
- * hashes of the first forwarded address and the user agent. */
-static json_t *audit_source(struct http_req *req)
-{
-	const char *xff = http_header(req, "X-Forwarded-For"), *ua = http_header(req, "User-Agent");
-	json_t *source = json_pack("{s:s, s:s}", "kind", "web_server", "trust", "server_trusted");
-	char hash[AUDIT_SHORT_HASH_LEN + 1], first[HTTP_MAX_HEADER_BYTES + 1];
-	char *rid = audit_clean_text(http_request_id(req), AUDIT_REQUEST_ID_MAX);
-	size_t start, n;
-
-	if (source == NULL)
-		abort();
-	set_str(source, "requestId", rid);
-	free(rid);
-	if (xff != NULL) {
-		start = strspn(xff, " \t");
-		n = strcspn(xff + start, ", \t");
-		if (n > 0 && n <= HTTP_MAX_HEADER_BYTES) {
-			memcpy(first, xff + start, n);
-			first[n] = '\0';
-			short_hash(first, hash);
-			set_str(source, "ipHash", hash);
-		}
-	}
-	if (ua != NULL && ua[0] != '\0') {
-		short_hash(ua, hash);
-		set_str(source, "userAgentHash", hash);
-	}
-	return source;
-}
-
-/* AUD-1: every insert publishes an invalidation hint; a lost hint costs nothing (TEN-12). */
-static void publish_audit_changed(const char *workspace_id)
-{
-	char channel[RDS_MAX_KEY_BYTES], at[TIME_ISO_LEN + 1], *text;
-	struct err e = {0};
-	struct rds *r = api_redis(&e);
-	json_t *msg;
-	size_t len;
-
-	if (r == NULL) {
-		log_warning("audit hint not published: %s", e.msg);
-		return;
-	}
-	time_now_iso8601(at);
-	snprintf(channel, sizeof(channel), "workspace:%s:events", workspace_id);
-	msg = json_pack("{s:i, s:s, s:s, s:s, s:s}", "version", 1, "type", "audit.changed",
-			"workspaceId", workspace_id, "scope", "audit-events", "at", at);
-	if (msg == NULL)
-		abort();
-	text = jsonx_dumps_compact(msg, &len);
-	if (text == NULL)
-		abort();
-	if (rds_publish(r, channel, text, len, NULL, &e) != 0)
-		log_warning("audit hint not published: %s", e.msg);
-	free(text);
-	json_decref(msg);
-}
-
-void tenancy_audit_in(struct http_req *req, const char *workspace_id, const char *role,
-		      const char *event_name, const char *category, const char *severity,
-		      const char *target_type, const char *target_id, const char *target_name,
-		      const char *summary, json_t *metadata_stolen)
-{
-	struct guard_ctx *ctx = api_ctx(req);
-	struct audit_event ev = {0};
-	json_t *actor = json_pack("{s:s}", "kind", "user"), *source = audit_source(req);
-	json_t *target = NULL;
-	struct err e = {0};
-
-	if (actor == NULL)
-		abort();
-	set_str(actor, "userId", ctx->user_id);
-	set_str(actor, "displayName", jsonx_str(ctx->user, "displayName"));
-	set_str(actor, "email", jsonx_str(ctx->user, "email"));
-	set_str(actor, "role", role);
-	if (target_type != NULL) {
-		target = json_pack("{s:s}", "type", target_type);
-		if (target == NULL)
-			abort();
-		set_str(target, "id", target_id);
-		set_str(target, "name", target_name);
-	}
-	ev.workspace_id = workspace_id;
-	ev.event_name = event_name;
-	ev.category = category;
-	ev.severity = severity;
-	ev.action = event_name;
-	ev.summary = summary;
-	ev.actor = actor;
-	ev.source = source;
-	ev.target = target;
-	ev.metadata = metadata_stolen;
-	/* Best effort (AUD-6): the business change already stands. */
-	if (audit_record(api_of(req)->store, &ev, NULL, &e) != 0)
-		log_warning("audit %s in %s not recorded: %s", event_name, workspace_id, e.msg);
-	else
-		publish_audit_changed(workspace_id);
-	json_decref(actor);
-	json_decref(source);
-	json_decref(target);
-	json_decref(metadata_stolen);
 }
 
 /* Workspace documents */
@@ -567,9 +446,9 @@ int api_workspace_create(struct http_req *req, const char *name, json_t **worksp
 	/* tenancy_join undoes its own writes when it fails. */
 	if (tenancy_join(s, ws_id, ctx->user_id, "owner", NULL, teams, NULL, e) != 0)
 		goto out;
-	tenancy_audit_in(req, ws_id, "owner", "workspace.created", "system", "notice", "workspace",
-			 ws_id, json_string_value(jname), "Created the workspace",
-			 json_pack("{s:s, s:s}", "slug", ws_id, "defaultTeamId", team_id));
+	api_audit_in(req, ws_id, "owner", "workspace.created", "system", "notice", "workspace",
+		     ws_id, json_string_value(jname), "Created the workspace",
+		     json_pack("{s:s, s:s}", "slug", ws_id, "defaultTeamId", team_id));
 	*workspace_out = workspace_json(ws);
 	rc = 0;
 out:
