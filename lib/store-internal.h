@@ -100,7 +100,8 @@ struct store_query {
 	const json_t *filter_json;
 	const struct store_sort *sort; /* always ends with {"_id", 1} */
 	size_t nsort;
-	size_t limit; /* 0: no limit (count, update_many, delete_many) */
+	size_t limit;              /* 0: no limit (count, update_many, delete_many) */
+	const char *const *fields; /* find: NULL-terminated projection, or NULL */
 };
 
 struct store_backend {

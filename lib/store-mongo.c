@@ -747,6 +747,29 @@ static void find_opts(bson_t *opts, const struct store_query *q)
 	bson_append_document_end(opts, &sort);
 	if (q->limit > 0)
 		BSON_APPEND_INT64(opts, "limit", (int64_t)q->limit);
+	if (q->fields != NULL) {
+		bson_t proj;
+
+		bson_append_document_begin(opts, "projection", -1, &proj);
+		for (size_t i = 0; q->fields[i] != NULL; i++)
+			BSON_APPEND_INT32(&proj, q->fields[i], 1);
+		bson_append_document_end(opts, &proj);
+	}
+}
+
+/* A projected field the document lacks is null, as the SQLite backend returns it. */
+static void fill_projection(json_t *docs, const char *const *fields)
+{
+	json_t *doc;
+	size_t i;
+
+	if (fields == NULL)
+		return;
+	json_array_foreach (docs, i, doc)
+		for (size_t f = 0; fields[f] != NULL; f++)
+			if (json_object_get(doc, fields[f]) == NULL &&
+			    json_object_set_new(doc, fields[f], json_null()) != 0)
+				abort(); /* out of memory */
 }
 
 static int cursor_to_json(mongoc_cursor_t *cur, json_t *out, struct err *e)
@@ -785,6 +808,7 @@ static int mongo_find(struct store *s, const struct store_query *q, json_t **doc
 	out = must(json_array());
 	if (cursor_to_json(cur, out, e) != 0)
 		goto out;
+	fill_projection(out, q->fields);
 	*docs = out;
 	out = NULL;
 	rc = 0;

@@ -952,7 +952,17 @@ static int sqlite_find(struct store *s, const struct store_query *sq, json_t **d
 	int rc = -1, step;
 
 	*docs = NULL;
-	sql_str(&q, "SELECT data");
+	if (sq->fields == NULL) {
+		sql_str(&q, "SELECT data");
+	} else {
+		/* "->" keeps each value's JSON type (json_extract would turn true into 1); names
+		 * were validated as [A-Za-z_][A-Za-z0-9_]*, so they can stand in the literals. */
+		sql_str(&q, "SELECT json_object(");
+		for (size_t i = 0; sq->fields[i] != NULL; i++)
+			sql_add(&q, "%s'%s', data -> '$.%s'", i > 0 ? ", " : "", sq->fields[i],
+				sq->fields[i]);
+		sql_str(&q, ")");
+	}
 	emit_query_tail(&q, sq, true);
 	if (conn_borrow(impl, &db, e) != 0)
 		goto done;

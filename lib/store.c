@@ -9,6 +9,7 @@
  * values in sort order", built here as ordinary filter terms, so backends never see cursors. */
 #include <config.h>
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -557,6 +558,64 @@ int store_get(struct store *s, const char *coll, const char *id, json_t **doc, s
 	return rc;
 }
 
+/* A find's projection: the caller's fields, "_id", and the top-level field of each sort path
+ * (so the page's cursor can be read from the projected documents), without repeats. */
+struct projection {
+	char names[STORE_MAX_FIELDS + STORE_MAX_SORT_KEYS + 1][STORE_MAX_FIELD_NAME + 1];
+	const char *ptrs[STORE_MAX_FIELDS + STORE_MAX_SORT_KEYS + 2];
+	size_t n;
+};
+
+static bool field_name_valid(const char *f)
+{
+	size_t len = f ? strlen(f) : 0;
+
+	if (len == 0 || len > STORE_MAX_FIELD_NAME ||
+	    !(isalpha((unsigned char)f[0]) || f[0] == '_'))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!isalnum((unsigned char)f[i]) && f[i] != '_')
+			return false;
+	return true;
+}
+
+static void projection_add(struct projection *pr, const char *name, size_t len)
+{
+	for (size_t i = 0; i < pr->n; i++)
+		if (strlen(pr->names[i]) == len && strncmp(pr->names[i], name, len) == 0)
+			return;
+	memcpy(pr->names[pr->n], name, len);
+	pr->names[pr->n][len] = '\0';
+	pr->ptrs[pr->n] = pr->names[pr->n];
+	pr->ptrs[++pr->n] = NULL;
+}
+
+static int projection_build(const char *const *fields, const struct sort_spec *sort,
+			    struct projection *pr, struct err *e)
+{
+	size_t n = 0;
+
+	pr->n = 0;
+	pr->ptrs[0] = NULL;
+	if (fields == NULL)
+		return 0;
+	for (; fields[n] != NULL; n++) {
+		if (n >= STORE_MAX_FIELDS)
+			return err_set(e, ERR_INVALID, "a find projects at most %d fields",
+				       STORE_MAX_FIELDS);
+		if (!field_name_valid(fields[n]))
+			return err_set(e, ERR_INVALID,
+				       "projected field %zu is not a top-level name", n);
+	}
+	projection_add(pr, "_id", 3);
+	for (size_t i = 0; i < n; i++)
+		projection_add(pr, fields[i], strlen(fields[i]));
+	/* Sort paths were validated: their first segment fits a field name. */
+	for (size_t i = 0; i < sort->n; i++)
+		projection_add(pr, sort->keys[i].path, strcspn(sort->keys[i].path, "."));
+	return 0;
+}
+
 /* Drops the look-ahead document of a page, and makes the cursor that follows it. */
 static int finish_page(json_t *docs, size_t limit, const struct sort_spec *sort, char **next_cursor,
 		       struct err *e)
@@ -575,6 +634,7 @@ int store_find(struct store *s, const char *coll, const json_t *filter,
 {
 	static const struct store_find_opts defaults = {0};
 	struct prepared p = {0};
+	struct projection pr;
 	struct store_query q;
 	json_t *page = NULL;
 	size_t limit = 0;
@@ -588,8 +648,11 @@ int store_find(struct store *s, const char *coll, const json_t *filter,
 	if (resolve_limit(opts->limit, &limit, e) != 0 ||
 	    prepare(s, coll, filter, opts->sort, opts->nsort, opts->cursor, NULL, &p, e) != 0)
 		return -1;
+	if (projection_build(opts->fields, &p.sort, &pr, e) != 0)
+		goto done;
 	/* One document more than asked says whether another page follows. */
 	q = query_of(&p, limit + 1);
+	q.fields = pr.n > 0 ? pr.ptrs : NULL;
 	if (s->backend->find(s, &q, &page, e) != 0)
 		goto done;
 	if (finish_page(page, limit, &p.sort, next_cursor, e) != 0)

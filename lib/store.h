@@ -89,6 +89,10 @@ struct store_find_opts {
 	size_t nsort;                  /* at most STORE_MAX_SORT_KEYS */
 	size_t limit;                  /* 0 means STORE_MAX_PAGE; more is ERR_INVALID */
 	const char *cursor;            /* next_cursor of the previous page, or NULL */
+	/* Top-level fields to return ([A-Za-z_][A-Za-z0-9_]*, at most STORE_MAX_FIELDS,
+	 * NULL-terminated), or NULL for whole documents. "_id" and the first segment of each
+	 * sort path are always included; a field the document lacks comes back as null. */
+	const char *const *fields;
 };
 
 /* *docs is a new array. When next_cursor is not NULL it receives a malloc'd opaque cursor for

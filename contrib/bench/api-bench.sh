@@ -15,6 +15,8 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/second-api-bench-XXXXXX")
 pids=
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	sleep 1
+	for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$dir"
 }

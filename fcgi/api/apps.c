@@ -509,12 +509,32 @@ struct scan {
 	void *arg;
 };
 
+/* What access_of() and app_view() read: a list parses these, not whole app documents
+ * (most of an app's fields are approval and snapshot state no list shows). */
+static const char *const scan_fields[] = {
+	"workspaceId",
+	"name",
+	"description",
+	"createdByUserId",
+	"createdAt",
+	"updatedAt",
+	"publishStatus",
+	"teamIds",
+	"collaboratorUserIds",
+	"visibility",
+	"draftSnapshotId",
+	"publishedSnapshotId",
+	"publishedSourceFiles",
+	NULL,
+};
+
 /* Emits the kept apps newest first, at most APPS_LIST_MAX, paging through the store. */
 static int apps_scan(struct http_req *req, const struct scan *sc, struct err *e)
 {
 	static const struct store_sort newest[] = {{"createdAt", -1}, {"_id", -1}};
 	struct guard_ctx *ctx = api_ctx(req);
-	struct store_find_opts opts = {.sort = newest, .nsort = 2, .limit = APPS_PAGE};
+	struct store_find_opts opts = {
+		.sort = newest, .nsort = 2, .limit = APPS_PAGE, .fields = scan_fields};
 	json_t *filter = scan_filter(ctx, sc->narrow), *docs = NULL, *doc;
 	char *cursor = NULL, *next = NULL;
 	size_t emitted = 0, i;

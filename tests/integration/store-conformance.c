@@ -1281,3 +1281,73 @@ int main(int argc, char *argv[])
 	criterion_finalize(tests);
 	return result;
 }
+
+/* A projection returns the asked fields, "_id" and the sort field, with their types intact,
+ * null for what a document lacks, and pages with cursors like a whole-document find. */
+Test(store, projection)
+{
+	static const char *const fields[] = {"flag", "tags", "meta", "missing", NULL};
+	static const struct store_sort by_n[] = {{"n", -1}};
+	struct store_find_opts opts = {.sort = by_n, .nsort = 1, .limit = 2, .fields = fields};
+	json_t *docs = NULL, *want = NULL, *doc;
+	char *cursor = NULL, *got;
+	struct err e = {0};
+	size_t seen = 0, i;
+
+	for (int n = 0; n < 5; n++) {
+		char text[256];
+
+		snprintf(text, sizeof(text),
+			 "{'_id':'p%d','n':%d,'flag':%s,'tags':['a',%d],'meta':{'x':null,'y':1.5},"
+			 "'secret':'not asked'}",
+			 n, n, n % 2 ? "true" : "false", n);
+		insert_text("items", text);
+	}
+	do {
+		opts.cursor = cursor;
+		cr_assert_eq(store_find(S, "items", NULL, &opts, &docs, &cursor, &e), 0, "%s",
+			     e.msg);
+		free((char *)opts.cursor);
+		json_array_foreach (docs, i, doc) {
+			int n = 4 - (int)seen;
+			char text[256];
+
+			snprintf(text, sizeof(text),
+				 "{'_id':'p%d','n':%d,'flag':%s,'tags':['a',%d],"
+				 "'meta':{'x':null,'y':1.5},'missing':null}",
+				 n, n, n % 2 ? "true" : "false", n);
+			want = J(text);
+			got = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+			cr_expect(json_equal(doc, want), "page item %zu: %s", seen, got);
+			free(got);
+			json_decref(want);
+			seen++;
+		}
+		json_decref(docs);
+	} while (cursor != NULL);
+	cr_expect_eq(seen, 5);
+}
+
+Test(store, projection_refuses_bad_fields)
+{
+	static const char *const dotted[] = {"a.b", NULL}, *const dollar[] = {"$x", NULL},
+				 *const empty[] = {"", NULL}, *const digit[] = {"1a", NULL};
+	const char *const *bad[] = {dotted, dollar, empty, digit};
+	const char *many[STORE_MAX_FIELDS + 2];
+	struct store_find_opts opts = {0};
+	struct err e = {0};
+	json_t *docs = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		opts.fields = bad[i];
+		cr_expect_eq(store_find(S, "items", NULL, &opts, &docs, NULL, &e), -1, "%s",
+			     bad[i][0]);
+		cr_expect_eq(e.code, ERR_INVALID);
+	}
+	for (size_t i = 0; i <= STORE_MAX_FIELDS; i++)
+		many[i] = "f";
+	many[STORE_MAX_FIELDS + 1] = NULL;
+	opts.fields = many;
+	cr_expect_eq(store_find(S, "items", NULL, &opts, &docs, NULL, &e), -1);
+	cr_expect_eq(e.code, ERR_INVALID);
+}
