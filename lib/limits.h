@@ -39,8 +39,8 @@
 #define STORE_MAX_PATH_LEN 200                /* bytes of a dotted field path */
 #define STORE_MAX_PATH_SEGMENTS 8
 #define STORE_MAX_SORT_KEYS 4
-#define STORE_MAX_FIELDS 32             /* fields one find projects */
-#define STORE_MAX_FIELD_NAME 64         /* bytes of a projected field name */
+#define STORE_MAX_FIELDS 32         /* fields one find projects */
+#define STORE_MAX_FIELD_NAME 64     /* bytes of a projected field name */
 #define STORE_MAX_PAGE 1000         /* documents one find returns */
 #define STORE_MAX_CURSOR_BYTES 2048 /* an opaque pagination cursor, encoded */
 #define STORE_MAX_UPDATE_FIELDS 64  /* paths touched by one update */
