@@ -78,6 +78,14 @@ static bool row_grants(size_t i, enum guard_role role)
 	return false;
 }
 
+const char *guard_perm_name(enum guard_perm perm)
+{
+	for (size_t i = 0; i < sizeof(perm_table) / sizeof(perm_table[0]); i++)
+		if (perm_table[i].perm == perm)
+			return perm_table[i].name;
+	return "";
+}
+
 bool guard_role_has(enum guard_role role, enum guard_perm perm)
 {
 	if (role == ROLE_NONE)
@@ -349,6 +357,8 @@ static int check_workspace(const struct guard_deps *deps, struct http_req *req,
 		return -1;
 	}
 	if (route->perm != PERM_NONE && !guard_role_has(ctx->role, route->perm)) {
+		if ((route->flags & GUARD_AUDIT_DENIED) && deps->on_denied != NULL)
+			deps->on_denied(req, ctx, route);
 		http_reply_error(req, 403, route->denied_code ? route->denied_code : "forbidden",
 				 "your role does not allow this");
 		return -1;

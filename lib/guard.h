@@ -59,12 +59,20 @@ enum guard_onboarding {
 };
 
 bool guard_role_has(enum guard_role role, enum guard_perm perm);
+/* "workspace:manage" and so on; "" for PERM_NONE. */
+const char *guard_perm_name(enum guard_perm perm);
 int guard_role_parse(const char *s, enum guard_role *out);
 const char *guard_role_name(enum guard_role role);
 /* The permission names a role holds, as a new JSON array (members API's currentUser). */
 json_t *guard_role_permissions(enum guard_role role);
 /* TEN-1: "^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$". */
 bool guard_workspace_id_valid(const char *id);
+
+/* Route flags (struct http_route.flags). */
+enum {
+	/* A 403 for a missing permission on this route is audited as access.denied (AUD-7). */
+	GUARD_AUDIT_DENIED = 1 << 0,
+};
 
 /* The result of a passed guard; the request's context (http_ctx). */
 struct guard_ctx {
@@ -83,6 +91,10 @@ struct guard_deps {
 	struct store *store;
 	struct rds *(*redis)(struct err *e); /* the calling thread's connection */
 	const char *internal_token;          /* NULL or "" when unset */
+	/* Called before a GUARD_AUDIT_DENIED route answers 403 for a missing permission; ctx
+	 * holds the caller and workspace. May be NULL. */
+	void (*on_denied)(struct http_req *req, const struct guard_ctx *ctx,
+			  const struct http_route *route);
 };
 
 /* The dispatch hook's body: checks route->access and route->perm for req, replies itself on

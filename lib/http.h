@@ -31,6 +31,7 @@ struct http_route {
 	int access;              /* responder-defined (enum guard_access) */
 	int perm;                /* responder-defined (enum guard_perm) */
 	const char *denied_code; /* error code of this route's 403; NULL: "forbidden" */
+	unsigned flags;          /* responder-defined (GUARD_* flags) */
 };
 
 /* Runs before the handler of a matched route. Returns 0 to run the handler, or -1 after it has

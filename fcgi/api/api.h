@@ -44,6 +44,10 @@ void api_audit_in(struct http_req *req, const char *workspace_id, const char *ro
 		  const char *target_type, const char *target_id, const char *target_name,
 		  const char *summary, json_t *metadata_stolen);
 
+/* The guard's on_denied hook: records access.denied for GUARD_AUDIT_DENIED routes. */
+void api_audit_denied(struct http_req *req, const struct guard_ctx *ctx,
+		      const struct http_route *route);
+
 /* Route tables, one per handler file. */
 extern const struct http_route api_routes_health[];
 extern const struct http_route api_routes_onboarding[];

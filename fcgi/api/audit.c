@@ -173,12 +173,12 @@ static void publish_changed(const char *workspace_id)
 	json_decref(msg);
 }
 
-void api_audit_in(struct http_req *req, const char *workspace_id, const char *role,
-		  const char *event_name, const char *category, const char *severity,
-		  const char *target_type, const char *target_id, const char *target_name,
-		  const char *summary, json_t *metadata_stolen)
+/* One event with the caller taken from `ctx` (the guard's context, set or not yet set). */
+static void audit_as(struct http_req *req, const struct guard_ctx *ctx, const char *workspace_id,
+		     const char *role, const char *event_name, const char *category,
+		     const char *severity, const char *target_type, const char *target_id,
+		     const char *target_name, const char *summary, json_t *metadata_stolen)
 {
-	struct guard_ctx *ctx = api_ctx(req);
 	const struct event_policy *pol = policy_of(event_name);
 	struct audit_event ev = {0};
 	json_t *actor = NULL, *source = NULL, *target = NULL;
@@ -220,6 +220,30 @@ out:
 	json_decref(source);
 	json_decref(target);
 	json_decref(metadata_stolen);
+}
+
+void api_audit_in(struct http_req *req, const char *workspace_id, const char *role,
+		  const char *event_name, const char *category, const char *severity,
+		  const char *target_type, const char *target_id, const char *target_name,
+		  const char *summary, json_t *metadata_stolen)
+{
+	audit_as(req, api_ctx(req), workspace_id, role, event_name, category, severity, target_type,
+		 target_id, target_name, summary, metadata_stolen);
+}
+
+/* The guard's on_denied hook (AUD-7 access.denied): the permission, the route pattern and
+ * the status, on the security retention policy. */
+void api_audit_denied(struct http_req *req, const struct guard_ctx *ctx,
+		      const struct http_route *route)
+{
+	json_t *meta = json_pack("{s:s, s:s, s:i}", "permission", guard_perm_name(route->perm),
+				 "route", route->pattern, "httpStatus", 403);
+
+	if (meta == NULL)
+		abort();
+	audit_as(req, ctx, ctx->workspace_id, guard_role_name(ctx->role), "access.denied", "access",
+		 "warning", "workspace", ctx->workspace_id, NULL,
+		 "Access denied: missing permission", meta);
 }
 
 void api_audit(struct http_req *req, const char *event_name, const char *category,
@@ -825,12 +849,12 @@ static int viewed(struct http_req *req)
 /* "summary" and "viewed" come before ":eventId" so the literal rows match first. */
 const struct http_route api_routes_audit[] = {
 	{"GET", "/api/workspaces/:ws/audit-events", list_events, ACCESS_WORKSPACE, PERM_AUDIT_READ,
-	 "audit_logs_forbidden"},
+	 "audit_logs_forbidden", 0},
 	{"GET", "/api/workspaces/:ws/audit-events/summary", summary, ACCESS_WORKSPACE,
-	 PERM_AUDIT_READ, "audit_logs_forbidden"},
+	 PERM_AUDIT_READ, "audit_logs_forbidden", 0},
 	{"POST", "/api/workspaces/:ws/audit-events/viewed", viewed, ACCESS_WORKSPACE,
-	 PERM_AUDIT_READ, "audit_logs_forbidden"},
+	 PERM_AUDIT_READ, "audit_logs_forbidden", 0},
 	{"GET", "/api/workspaces/:ws/audit-events/:eventId", get_event, ACCESS_WORKSPACE,
-	 PERM_AUDIT_READ, "audit_logs_forbidden"},
-	{NULL, NULL, NULL, 0, 0, NULL},
+	 PERM_AUDIT_READ, "audit_logs_forbidden", 0},
+	{NULL, NULL, NULL, 0, 0, NULL, 0},
 };

@@ -66,6 +66,6 @@ static int health_get(struct http_req *req)
 }
 
 const struct http_route api_routes_health[] = {
-	{"GET", "/api/health", health_get, ACCESS_PUBLIC, PERM_NONE, NULL},
-	{NULL, NULL, NULL, 0, 0, NULL},
+	{"GET", "/api/health", health_get, ACCESS_PUBLIC, PERM_NONE, NULL, 0},
+	{NULL, NULL, NULL, 0, 0, NULL, 0},
 };

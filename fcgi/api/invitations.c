@@ -749,15 +749,15 @@ out:
 
 const struct http_route api_routes_invitations[] = {
 	{"GET", "/api/workspaces/:ws/invitations", list_invitations, ACCESS_WORKSPACE,
-	 PERM_MEMBERS_INVITE, "workspace_invitations_forbidden"},
+	 PERM_MEMBERS_INVITE, "workspace_invitations_forbidden", 0},
 	{"POST", "/api/workspaces/:ws/invitations", create_invitation, ACCESS_WORKSPACE,
-	 PERM_MEMBERS_INVITE, "workspace_invitations_forbidden"},
+	 PERM_MEMBERS_INVITE, "workspace_invitations_forbidden", 0},
 	{"POST", "/api/workspaces/:ws/invitations/:invitationId/resend", resend_invitation,
-	 ACCESS_WORKSPACE, PERM_MEMBERS_INVITE, "workspace_invitations_forbidden"},
+	 ACCESS_WORKSPACE, PERM_MEMBERS_INVITE, "workspace_invitations_forbidden", 0},
 	{"POST", "/api/workspaces/:ws/invitations/:invitationId/revoke", revoke_invitation,
-	 ACCESS_WORKSPACE, PERM_MEMBERS_INVITE, "workspace_invitations_forbidden"},
-	{"GET", "/api/invitations", my_invitations, ACCESS_PROFILE, PERM_NONE, NULL},
+	 ACCESS_WORKSPACE, PERM_MEMBERS_INVITE, "workspace_invitations_forbidden", 0},
+	{"GET", "/api/invitations", my_invitations, ACCESS_PROFILE, PERM_NONE, NULL, 0},
 	{"POST", "/api/invitations/:invitationId/accept", accept_invitation, ACCESS_PROFILE,
-	 PERM_NONE, NULL},
-	{NULL, NULL, NULL, 0, 0, NULL},
+	 PERM_NONE, NULL, 0},
+	{NULL, NULL, NULL, 0, 0, NULL, 0},
 };

@@ -106,6 +106,7 @@ int main(int argc, char **argv)
 	deps.store = api.store;
 	deps.redis = api_redis;
 	deps.internal_token = config_str(cfg, "api.internal_token");
+	deps.on_denied = api_audit_denied;
 	srv.routes = api_routes(&srv.nroutes);
 	srv.dispatch = dispatch;
 	srv.threads = (int)config_int(cfg, "api.threads");

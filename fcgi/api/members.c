@@ -671,10 +671,10 @@ out:
 
 const struct http_route api_routes_members[] = {
 	{"GET", "/api/workspaces/:ws/members", list_members, ACCESS_WORKSPACE, PERM_MEMBERS_VIEW,
-	 "workspace_members_forbidden"},
+	 "workspace_members_forbidden", 0},
 	{"PATCH", "/api/workspaces/:ws/members/:userId", patch_member, ACCESS_WORKSPACE,
-	 PERM_MEMBERS_MANAGE, NULL},
+	 PERM_MEMBERS_MANAGE, NULL, 0},
 	{"DELETE", "/api/workspaces/:ws/members/:userId", delete_member, ACCESS_WORKSPACE,
-	 PERM_MEMBERS_MANAGE, NULL},
-	{NULL, NULL, NULL, 0, 0, NULL},
+	 PERM_MEMBERS_MANAGE, NULL, 0},
+	{NULL, NULL, NULL, 0, 0, NULL, 0},
 };

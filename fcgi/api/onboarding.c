@@ -944,15 +944,15 @@ static int logout_post(struct http_req *req)
 
 /* Literal paths only, so the order inside this table does not matter. */
 const struct http_route api_routes_onboarding[] = {
-	{"POST", "/api/onboarding/identity", identity_post, ACCESS_IDENTITY, PERM_NONE, NULL},
+	{"POST", "/api/onboarding/identity", identity_post, ACCESS_IDENTITY, PERM_NONE, NULL, 0},
 	{"POST", "/api/onboarding/workspace", onboarding_workspace_post, ACCESS_PROFILE, PERM_NONE,
-	 NULL},
-	{"POST", "/api/onboarding/step", step_post, ACCESS_READY, PERM_NONE, NULL},
-	{"POST", "/api/onboarding/complete", complete_post, ACCESS_READY, PERM_NONE, NULL},
-	{"POST", "/api/onboarding/context", context_post, ACCESS_READY, PERM_NONE, NULL},
-	{"GET", "/api/me/preferences", prefs_get, ACCESS_READY, PERM_NONE, NULL},
-	{"PATCH", "/api/me/preferences", prefs_patch, ACCESS_READY, PERM_NONE, NULL},
-	{"GET", "/api/me", me_get, ACCESS_PROFILE, PERM_NONE, NULL},
-	{"POST", "/api/auth/logout", logout_post, ACCESS_IDENTITY, PERM_NONE, NULL},
-	{NULL, NULL, NULL, 0, 0, NULL},
+	 NULL, 0},
+	{"POST", "/api/onboarding/step", step_post, ACCESS_READY, PERM_NONE, NULL, 0},
+	{"POST", "/api/onboarding/complete", complete_post, ACCESS_READY, PERM_NONE, NULL, 0},
+	{"POST", "/api/onboarding/context", context_post, ACCESS_READY, PERM_NONE, NULL, 0},
+	{"GET", "/api/me/preferences", prefs_get, ACCESS_READY, PERM_NONE, NULL, 0},
+	{"PATCH", "/api/me/preferences", prefs_patch, ACCESS_READY, PERM_NONE, NULL, 0},
+	{"GET", "/api/me", me_get, ACCESS_PROFILE, PERM_NONE, NULL, 0},
+	{"POST", "/api/auth/logout", logout_post, ACCESS_IDENTITY, PERM_NONE, NULL, 0},
+	{NULL, NULL, NULL, 0, 0, NULL, 0},
 };

@@ -415,16 +415,16 @@ out:
 }
 
 const struct http_route api_routes_teams[] = {
-	{"GET", "/api/workspaces/:ws/teams", list_teams, ACCESS_WORKSPACE, PERM_NONE, NULL},
+	{"GET", "/api/workspaces/:ws/teams", list_teams, ACCESS_WORKSPACE, PERM_NONE, NULL, 0},
 	{"POST", "/api/workspaces/:ws/teams", create_team, ACCESS_WORKSPACE, PERM_MEMBERS_MANAGE,
-	 "forbidden"},
+	 "forbidden", 0},
 	{"PATCH", "/api/workspaces/:ws/teams/:teamId", rename_team, ACCESS_WORKSPACE,
-	 PERM_MEMBERS_MANAGE, "forbidden"},
+	 PERM_MEMBERS_MANAGE, "forbidden", 0},
 	{"DELETE", "/api/workspaces/:ws/teams/:teamId", delete_team, ACCESS_WORKSPACE,
-	 PERM_MEMBERS_MANAGE, "forbidden"},
+	 PERM_MEMBERS_MANAGE, "forbidden", 0},
 	{"PUT", "/api/workspaces/:ws/teams/:teamId/members/:userId", add_team_member,
-	 ACCESS_WORKSPACE, PERM_MEMBERS_MANAGE, "forbidden"},
+	 ACCESS_WORKSPACE, PERM_MEMBERS_MANAGE, "forbidden", 0},
 	{"DELETE", "/api/workspaces/:ws/teams/:teamId/members/:userId", remove_team_member,
-	 ACCESS_WORKSPACE, PERM_MEMBERS_MANAGE, "forbidden"},
-	{NULL, NULL, NULL, 0, 0, NULL},
+	 ACCESS_WORKSPACE, PERM_MEMBERS_MANAGE, "forbidden", 0},
+	{NULL, NULL, NULL, 0, 0, NULL, 0},
 };

@@ -750,8 +750,8 @@ static json_t *runtime_update(const json_t *ws, const json_t *current, const jso
 	return json_pack("{s:o}", "$set", set);
 }
 
-/* PATCH /api/workspaces/:ws/runtime-settings (API-21). The reference also audits
- * access.denied on a 403 here; in this port the guard refuses before this handler runs. */
+/* PATCH /api/workspaces/:ws/runtime-settings (API-21). A 403 here is audited as
+ * access.denied by the guard (the route's GUARD_AUDIT_DENIED flag). */
 static int patch_runtime(struct http_req *req)
 {
 	struct guard_ctx *ctx = api_ctx(req);
@@ -796,14 +796,15 @@ out:
 }
 
 const struct http_route api_routes_workspaces[] = {
-	{"GET", "/api/workspaces", list_workspaces, ACCESS_PROFILE, PERM_NONE, NULL},
-	{"POST", "/api/workspaces", create_workspace, ACCESS_PROFILE, PERM_NONE, NULL},
+	{"GET", "/api/workspaces", list_workspaces, ACCESS_PROFILE, PERM_NONE, NULL, 0},
+	{"POST", "/api/workspaces", create_workspace, ACCESS_PROFILE, PERM_NONE, NULL, 0},
 	{"GET", "/api/workspaces/:ws/runtime-settings", get_runtime, ACCESS_WORKSPACE, PERM_NONE,
-	 NULL},
+	 NULL, 0},
 	{"PATCH", "/api/workspaces/:ws/runtime-settings", patch_runtime, ACCESS_WORKSPACE,
-	 PERM_WORKSPACE_MANAGE, NULL},
-	{"GET", "/api/workspaces/:ws", get_workspace, ACCESS_WORKSPACE, PERM_WORKSPACE_VIEW, NULL},
+	 PERM_WORKSPACE_MANAGE, NULL, GUARD_AUDIT_DENIED},
+	{"GET", "/api/workspaces/:ws", get_workspace, ACCESS_WORKSPACE, PERM_WORKSPACE_VIEW, NULL,
+	 0},
 	{"PATCH", "/api/workspaces/:ws", patch_workspace, ACCESS_WORKSPACE, PERM_WORKSPACE_MANAGE,
-	 NULL},
-	{NULL, NULL, NULL, 0, 0, NULL},
+	 NULL, 0},
+	{NULL, NULL, NULL, 0, 0, NULL, 0},
 };

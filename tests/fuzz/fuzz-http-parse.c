@@ -25,11 +25,11 @@ static int h_none(struct http_req *r)
 }
 
 static const struct http_route routes[] = {
-	{"GET", "/api/health", h_none, 0, 0, NULL},
-	{"GET", "/api/workspaces/:ws", h_none, 0, 0, NULL},
-	{"GET", "/api/workspaces/:ws/apps/status", h_none, 0, 0, NULL},
-	{"GET", "/api/workspaces/:ws/apps/:appId", h_none, 0, 0, NULL},
-	{"POST", "/api/invitations/:id/accept", h_none, 0, 0, NULL},
+	{"GET", "/api/health", h_none, 0, 0, NULL, 0},
+	{"GET", "/api/workspaces/:ws", h_none, 0, 0, NULL, 0},
+	{"GET", "/api/workspaces/:ws/apps/status", h_none, 0, 0, NULL, 0},
+	{"GET", "/api/workspaces/:ws/apps/:appId", h_none, 0, 0, NULL, 0},
+	{"POST", "/api/invitations/:id/accept", h_none, 0, 0, NULL, 0},
 };
 
 /* The other parsers, on the same bytes. */

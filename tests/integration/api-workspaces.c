@@ -230,13 +230,43 @@ static void call_err(enum who who, const char *method, const char *path, const c
 	json_decref(j);
 }
 
-/* As call_err(), and nothing in the store changed. */
+/* A 403 on the runtime-settings PATCH (a GUARD_AUDIT_DENIED route, API-21) writes one
+ * access.denied event: check it, then take it out so the caller can check nothing else
+ * changed. Removing the chain's last event leaves the chain whole. */
+static void take_denied_event(enum who who, const char *method, const char *path, long want,
+			      const char *code)
+{
+	static const struct store_sort newest[] = {{"seq", -1}};
+	json_t *filter = json_pack("{s:s}", "eventName", "access.denied"), *ev = NULL, *idf;
+	struct err e = {0};
+
+	if (want != 403 || strcmp(code, "forbidden") != 0 || strcmp(method, "PATCH") != 0 ||
+	    strstr(path, "/runtime-settings") == NULL) {
+		json_decref(filter);
+		return;
+	}
+	cr_assert_eq(store_find_one(env.store, "audit_events", filter, newest, 1, &ev, &e), 0, "%s",
+		     e.msg);
+	cr_assert_not_null(ev, "%s %s as %s: no access.denied event", method, path, who_names[who]);
+	cr_expect_str_eq(jsonx_str(json_object_get(ev, "metadata"), "permission"),
+			 "workspace:manage");
+	cr_expect_str_eq(jsonx_str(ev, "outcome"), "denied");
+	cr_expect_str_eq(jsonx_str(json_object_get(ev, "retention"), "policy"), "security");
+	idf = json_pack("{s:O}", "_id", json_object_get(ev, "_id"));
+	cr_assert_eq(store_delete_one(env.store, "audit_events", idf, NULL, &e), 0, "%s", e.msg);
+	json_decref(idf);
+	json_decref(ev);
+	json_decref(filter);
+}
+
+/* As call_err(), and nothing in the store changed (but an audited denial). */
 static void refused(enum who who, const char *method, const char *path, const char *body, long want,
 		    const char *code)
 {
 	char *before = tc_store_dump(&env), *after;
 
 	call_err(who, method, path, body, want, code);
+	take_denied_event(who, method, path, want, code);
 	after = tc_store_dump(&env);
 	cr_assert_str_eq(before, after, "%s %s %s as %s changed the store", method, path,
 			 body ? body : "", who_names[who]);

@@ -308,7 +308,7 @@ struct check_case {
 
 static void run_case(const struct guard_deps *deps, size_t i, const struct check_case *c)
 {
-	const struct http_route route = {"GET", "/x", NULL, c->access, c->perm, c->denied};
+	const struct http_route route = {"GET", "/x", NULL, c->access, c->perm, c->denied, 0};
 	struct http_req req = {.cookie = c->cookie, .ws = c->ws, .auth = c->auth};
 	struct guard_ctx *ctx;
 	int rc = guard_check(deps, &req, &route);
@@ -410,7 +410,8 @@ Test(check, decision_table)
 		/* A row with an access level the guard does not know is refused, not passed. */
 		{42, 0, NULL, OWNER, NULL, NULL, 500, "internal", 0},
 	};
-	const struct guard_deps deps = {store, fake_redis, "s3cret"};
+	const struct guard_deps deps = {
+		.store = store, .redis = fake_redis, .internal_token = "s3cret"};
 
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
 		run_case(&deps, i, &cases[i]);
@@ -421,7 +422,8 @@ Test(check, internal_token_unset_is_a_server_error)
 	static const char *const tokens[] = {NULL, ""};
 
 	for (size_t i = 0; i < ARRAY_LEN(tokens); i++) {
-		const struct guard_deps deps = {store, fake_redis, tokens[i]};
+		const struct guard_deps deps = {
+			.store = store, .redis = fake_redis, .internal_token = tokens[i]};
 		const struct check_case c = {.access = ACCESS_INTERNAL,
 					     .auth = "Bearer ",
 					     .status = 500,
@@ -433,7 +435,7 @@ Test(check, internal_token_unset_is_a_server_error)
 
 Test(check, redis_unreachable)
 {
-	const struct guard_deps deps = {store, no_redis, NULL};
+	const struct guard_deps deps = {.store = store, .redis = no_redis, .internal_token = NULL};
 	const struct check_case cases[] = {
 		{ACCESS_READY, 0, NULL, OWNER, NULL, NULL, 503, "unavailable", 0},
 		{ACCESS_IDENTITY, 0, NULL, OWNER, NULL, NULL, 503, "unavailable", 0},
@@ -448,8 +450,9 @@ Test(check, redis_unreachable)
 
 Test(check, context_contents)
 {
-	const struct guard_deps deps = {store, fake_redis, NULL};
-	const struct http_route route = {"GET", "/x", NULL, ACCESS_WORKSPACE, PERM_NONE, NULL};
+	const struct guard_deps deps = {
+		.store = store, .redis = fake_redis, .internal_token = NULL};
+	const struct http_route route = {"GET", "/x", NULL, ACCESS_WORKSPACE, PERM_NONE, NULL, 0};
 	struct http_req req = {.cookie = MEMBER, .ws = " Acme "};
 	struct guard_ctx *ctx;
 	json_t *m;
@@ -472,8 +475,9 @@ Test(check, context_contents)
 
 Test(check, memberships_oldest_first)
 {
-	const struct guard_deps deps = {store, fake_redis, NULL};
-	const struct http_route route = {"GET", "/x", NULL, ACCESS_READY, PERM_NONE, NULL};
+	const struct guard_deps deps = {
+		.store = store, .redis = fake_redis, .internal_token = NULL};
+	const struct http_route route = {"GET", "/x", NULL, ACCESS_READY, PERM_NONE, NULL, 0};
 	struct http_req req = {.cookie = OWNER};
 	struct guard_ctx *ctx;
 

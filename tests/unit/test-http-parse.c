@@ -266,19 +266,19 @@ static int h_dummy(struct http_req *r)
 }
 
 static const struct http_route routes[] = {
-	{"GET", "/api/health", h_dummy, 0, 0, NULL},
-	{"GET", "/api/workspaces", h_dummy, 0, 0, NULL},
-	{"POST", "/api/workspaces", h_dummy, 0, 0, NULL},
-	{"GET", "/api/workspaces/:ws", h_dummy, 0, 0, NULL},
-	{"PATCH", "/api/workspaces/:ws", h_dummy, 0, 0, NULL},
-	{"DELETE", "/api/workspaces/:ws", h_dummy, 0, 0, NULL},
-	{"GET", "/api/workspaces/:ws/apps/status", h_dummy, 0, 0, NULL},
-	{"GET", "/api/workspaces/:ws/apps/:appId", h_dummy, 0, 0, NULL},
-	{"PUT", "/api/workspaces/:ws/teams/:teamId", h_dummy, 0, 0, NULL},
-	{"POST", "/api/invitations/:id/accept", h_dummy, 0, 0, NULL},
-	{"GET", "/api/seven/:a/:b/:c/:d/:e/:f/:g", h_dummy, 0, 0, NULL},
-	{"GET", "/api/six/:a/:b/:c/:d/:e/:f", h_dummy, 0, 0, NULL},
-	{"GET", "/", h_dummy, 0, 0, NULL},
+	{"GET", "/api/health", h_dummy, 0, 0, NULL, 0},
+	{"GET", "/api/workspaces", h_dummy, 0, 0, NULL, 0},
+	{"POST", "/api/workspaces", h_dummy, 0, 0, NULL, 0},
+	{"GET", "/api/workspaces/:ws", h_dummy, 0, 0, NULL, 0},
+	{"PATCH", "/api/workspaces/:ws", h_dummy, 0, 0, NULL, 0},
+	{"DELETE", "/api/workspaces/:ws", h_dummy, 0, 0, NULL, 0},
+	{"GET", "/api/workspaces/:ws/apps/status", h_dummy, 0, 0, NULL, 0},
+	{"GET", "/api/workspaces/:ws/apps/:appId", h_dummy, 0, 0, NULL, 0},
+	{"PUT", "/api/workspaces/:ws/teams/:teamId", h_dummy, 0, 0, NULL, 0},
+	{"POST", "/api/invitations/:id/accept", h_dummy, 0, 0, NULL, 0},
+	{"GET", "/api/seven/:a/:b/:c/:d/:e/:f/:g", h_dummy, 0, 0, NULL, 0},
+	{"GET", "/api/six/:a/:b/:c/:d/:e/:f", h_dummy, 0, 0, NULL, 0},
+	{"GET", "/", h_dummy, 0, 0, NULL, 0},
 };
 
 Test(http_parse, route_table)
