@@ -26,6 +26,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <jansson.h>
+
 #include "tests/harness.h"
 
 #define HARNESS_MAX_DIRS 256        /* temp dirs one process may create */
@@ -473,4 +475,24 @@ void harness_stop_all(void)
 		stop_pid(servers[i].pid);
 		servers[i].pid = 0;
 	}
+}
+
+struct json_t *harness_json(const char *text)
+{
+	char *copy = strdup(text);
+	json_error_t jerr;
+	json_t *v;
+
+	if (copy == NULL)
+		abort();
+	for (char *p = copy; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	v = json_loads(copy, JSON_DECODE_ANY, &jerr);
+	if (v == NULL) {
+		fprintf(stderr, "bad test JSON %s: %s\n", text, jerr.text);
+		abort();
+	}
+	free(copy);
+	return v;
 }

@@ -32,6 +32,11 @@ void harness_redis_stop(struct harness_redis *r);
 /* Stops and starts it again on the same socket and directory. */
 int harness_redis_restart(struct harness_redis *r);
 
+/* JSON from text written with single quotes ("{'a':1}"), for readable test tables. Aborts
+ * the test program on a typo. New reference. */
+struct json_t;
+struct json_t *harness_json(const char *text);
+
 /* Stops every service this process started: registered with atexit by the start functions. */
 void harness_stop_all(void);
 

@@ -65,21 +65,7 @@ static const struct store_schema conf_schema = {conf_collections, 4};
 static struct store *S;
 static char uri[1024];
 
-static json_t *J(const char *text)
-{
-	char *copy = strdup(text);
-	json_error_t jerr;
-	json_t *v;
-
-	cr_assert_not_null(copy);
-	for (char *p = copy; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	v = json_loads(copy, JSON_DECODE_ANY, &jerr);
-	cr_assert_not_null(v, "bad test JSON %s: %s", text, jerr.text);
-	free(copy);
-	return v;
-}
+#define J harness_json
 
 #ifdef CONFORMANCE_BACKEND_MONGODB
 /* $SECOND_TEST_MONGODB_URI with its database replaced by a fresh random one. */

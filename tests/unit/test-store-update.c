@@ -15,24 +15,11 @@
 #include "lib/ids.h"
 #include "lib/limits.h"
 #include "lib/store-internal.h"
+#include "tests/harness.h"
 
 static const struct store_collection coll = {"things", NULL, NULL};
 
-static json_t *J(const char *text)
-{
-	char *copy = strdup(text);
-	json_error_t jerr;
-	json_t *v;
-
-	cr_assert_not_null(copy);
-	for (char *p = copy; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	v = json_loads(copy, JSON_DECODE_ANY, &jerr);
-	cr_assert_not_null(v, "bad test JSON %s: %s", text, jerr.text);
-	free(copy);
-	return v;
-}
+#define J harness_json
 
 static enum err_code parse_code(const json_t *update, struct update **out)
 {
