@@ -106,8 +106,9 @@ const struct config_key config_keys[] = {
 		.key = "api.internal_token",
 		.type = CONFIG_STRING,
 		.def = "",
-		.help = "Bearer token workerd presents on /api/internal/ routes; internal routes "
-			"answer 500 while it is empty.",
+		.help = "Shared bearer token between the responders and workerd: workerd presents "
+			"it on /api/internal/ routes and requires it on its own API; both refuse "
+			"internal calls while it is empty in production.",
 		.secret = true,
 	},
 	{
@@ -139,6 +140,96 @@ const struct config_key config_keys[] = {
 		.help = "Port contrib/second-dev gives the web server on 127.0.0.1.",
 		.min = 1,
 		.max = 65535,
+	},
+	{
+		.key = "workerd.listen",
+		.type = CONFIG_STRING,
+		.def = "unix:/run/second/workerd.sock",
+		.help = "workerd's internal API for the responders (unix:/PATH), when systemd "
+			"does not pass the socket; the responders connect here too.",
+	},
+	{
+		.key = "workerd.mcp_listen",
+		.type = CONFIG_STRING,
+		.def = "127.0.0.1:3002",
+		.help = "Loopback HOST:PORT of workerd's MCP broker for the runtime CLIs, when "
+			"systemd does not pass the socket; port 0 picks a free one.",
+	},
+	{
+		.key = "workerd.mcp_url",
+		.type = CONFIG_STRING,
+		.def = "",
+		.help = "Base URL the runtime CLIs use to reach the broker; empty derives "
+			"http://127.0.0.1:PORT from the broker socket.",
+	},
+	{
+		.key = "workerd.workspaces_dir",
+		.type = CONFIG_STRING,
+		.def = "/var/lib/second/workspaces",
+		.help = "Directory holding one working copy per app.",
+	},
+	{
+		.key = "workerd.runtime_dir",
+		.type = CONFIG_STRING,
+		.def = "/var/lib/second/runtime",
+		.help = "Private directory for the runtimes' homes and configuration files (mode "
+			"0700; holds per-turn broker tokens).",
+	},
+	{
+		.key = "workerd.runtime_path",
+		.type = CONFIG_STRING,
+		.def = "",
+		.help = "PATH given to the runtime CLIs and searched for them; empty uses "
+			"workerd's PATH plus the usual install directories.",
+	},
+	{
+		.key = "workerd.claude_path",
+		.type = CONFIG_STRING,
+		.def = "",
+		.help = "Absolute path of the claude CLI; empty searches the runtime PATH.",
+	},
+	{
+		.key = "workerd.codex_path",
+		.type = CONFIG_STRING,
+		.def = "",
+		.help = "Absolute path of the codex CLI; empty searches the runtime PATH.",
+	},
+	{
+		.key = "workerd.opencode_path",
+		.type = CONFIG_STRING,
+		.def = "",
+		.help = "Absolute path of the opencode CLI; empty searches the runtime PATH.",
+	},
+	{
+		.key = "workerd.sandbox",
+		.type = CONFIG_ENUM,
+		.def = "auto",
+		.help = "Run each runtime under bubblewrap seeing only its workspace read-write: "
+			"auto uses it when installed and working, bwrap requires it, off never.",
+		.choices = "auto|bwrap|off",
+	},
+	{
+		.key = "workerd.session_ttl_s",
+		.type = CONFIG_INT,
+		.def = "900",
+		.help = "Seconds an idle builder session is kept; a busy one never expires.",
+		.min = 10,
+		.max = 86400,
+	},
+	{
+		.key = "workerd.heartbeat_s",
+		.type = CONFIG_INT,
+		.def = "30",
+		.help = "Seconds between keep-alive comments on a quiet turn stream.",
+		.min = 1,
+		.max = 300,
+	},
+	{
+		.key = "workerd.production",
+		.type = CONFIG_BOOL,
+		.def = "false",
+		.help = "Production rules: an empty api.internal_token refuses every internal "
+			"call instead of allowing it.",
 	},
 };
 

@@ -138,4 +138,59 @@
 #define INVITATIONS_PENDING_MAX 1000         /* pending invitations of one workspace */
 #define INVITATION_TTL_S (7L * 24 * 3600)    /* a local invitation is open this long */
 
+/* workerd: processes, turns, sessions, HTTP (W-*, S-*, R-*) */
+#define PROC_LINE_MAX (8 * 1024 * 1024) /* one NDJSON line a runtime CLI prints */
+#define PROC_STDERR_TAIL 4096           /* bytes of a runtime's stderr kept for error messages */
+#define PROC_KILL_GRACE_MS 2000         /* SIGTERM, then SIGKILL after this */
+#define PROC_MAX_ARGS 96                /* argv entries of one runtime command, bwrap included */
+#define TURN_ERROR_MAX 8192             /* bytes of a turn's error message (stderr tail included) */
+#define TURN_QUEUE_MAX (16 * 1024 * 1024) /* bytes of SSE frames waiting for a slow reader */
+#define WORKERD_BODY_MAX \
+	(8 * 1024 * 1024) /* a /messages request (prompt, system prompt, sources) */
+#define WORKERD_UPLOAD_MAX (72 * 1024 * 1024)        /* an attachments request: 50 MiB as base64 */
+#define WORKERD_PROMPT_MAX (1024 * 1024)             /* bytes of a turn's prompt */
+#define WORKERD_SYSTEM_PROMPT_MAX (512 * 1024)       /* bytes of a turn's system prompt */
+#define WORKERD_APP_ID_MAX 160                       /* bytes of the URL's :appId (session key) */
+#define WORKERD_ALLOWED_TOOLS_MAX 200                /* names in allowedTools */
+#define WORKERD_TOOL_NAME_MAX 160                    /* bytes of one tool name */
+#define WORKERD_MAX_TURNS 1000                       /* maxTurns a request may ask for */
+#define WORKERD_SESSIONS_MAX 1000                    /* live sessions of one workerd */
+#define WORKERD_CONNECTIONS_MAX 512                  /* concurrent HTTP connections per listener */
+#define WORKERD_SESSION_STATE_MAX (64 * 1024 * 1024) /* a restored Claude JSONL */
+#define ATTACHMENTS_MAX_FILES 10
+#define ATTACHMENT_MAX_BYTES (25 * 1024 * 1024)
+#define ATTACHMENTS_MAX_TOTAL (50 * 1024 * 1024)
+#define WORKSPACE_PATH_MAX 1024               /* a path inside an app workspace */
+#define SNAPSHOT_FILE_MAX (512 * 1024)        /* one file of a source snapshot (P-6, P-7) */
+#define SNAPSHOT_WARN_BYTES (8 * 1024 * 1024) /* a snapshot this large is logged */
+#define SNAPSHOT_MAX_BYTES (12 * 1024 * 1024) /* a snapshot larger fails */
+#define SNAPSHOT_MAX_FILES 5000               /* files of one snapshot */
+#define SNAPSHOT_MAX_DEPTH 24                 /* directory depth the walker descends */
+
+/* MCP broker and tools (T-*) */
+#define BROKER_SESSION_TTL_S (30 * 60)         /* a broker session lives this long (T-14) */
+#define BROKER_MAX_SESSIONS 1024               /* broker sessions open at once */
+#define BROKER_MAX_BODY_BYTES (1024 * 1024)    /* one POST /mcp/<id> body */
+#define BROKER_MAX_JSON_DEPTH 32               /* nesting of a JSON-RPC body */
+#define BROKER_MAX_BATCH 32                    /* messages of one JSON-RPC batch */
+#define BROKER_MAX_AUTH_BYTES 128              /* an Authorization header value we compare */
+#define BROKER_MAX_ALLOWED_TOOLS 256           /* names in one session's allow-list */
+#define BROKER_MAX_TOOL_NAME 128               /* bytes of a tool name, canonical or bare */
+#define BROKER_MAX_CONTEXT_BYTES (1024 * 1024) /* compact JSON of a session's tool context */
+#define TOOL_PLAN_FEATURES_MAX 50              /* features present_plan keeps */
+#define TOOL_SUGGESTIONS_MIN 2                 /* suggestions present_suggestions asks for */
+#define TOOL_SUGGESTIONS_MAX 6                 /* suggestions it keeps */
+#define TOOL_SUGGESTION_TITLE_MAX 80           /* characters of a suggestion title */
+#define TOOL_SUGGESTION_SUBTITLE_MAX 220       /* characters of a suggestion subtitle */
+#define TOOL_SUGGESTION_EMOJI_MAX 16           /* characters of a suggestion emoji */
+#define TOOL_APP_NAME_MIN 2                    /* set_app_metadata name, characters (T-8) */
+#define TOOL_APP_NAME_MAX 80
+#define TOOL_APP_DESCRIPTION_MIN 2 /* set_app_metadata description, characters (T-8) */
+#define TOOL_APP_DESCRIPTION_MAX 300
+#define AGENTS_JSON_MAX_BYTES (512 * 1024) /* agents.json present_agents reads */
+#define AGENTS_JSON_MAX_DEPTH 32           /* nesting of agents.json */
+#define AGENTS_JSON_MAX_ISSUES 200         /* validation issues reported at most */
+#define AGENTS_JSON_MAX_PLACEHOLDERS 256   /* placeholders collected from one endpoint */
+#define AGENTS_JSON_MAX_LABEL 120          /* characters of an agent or tool name in an issue */
+
 #endif

@@ -429,6 +429,71 @@ static int start_in_dir(struct harness_redis *r)
 	return wait_ready(r);
 }
 
+pid_t harness_spawn(const char *bin, char *const argv[], char *const envp[], const char *log_path,
+		    int *out_fd)
+{
+	int pfd[2] = {-1, -1};
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int logfd = log_path ? open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+	pid_t parent = getpid(), pid;
+
+	install_cleanup();
+	if (devnull < 0 || (out_fd && pipe2(pfd, O_CLOEXEC) != 0))
+		die("spawn setup");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		int out = out_fd ? pfd[1] : (logfd >= 0 ? logfd : devnull);
+		int err = logfd >= 0 ? logfd : devnull;
+		sigset_t none;
+
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+			_exit(127);
+		if (dup2(devnull, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+		    dup2(err, STDERR_FILENO) < 0)
+			_exit(127);
+		(void)close_range(3, ~0U, 0); /* failure only leaks fds into the service */
+		setpgid(0, 0);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (envp)
+			execve(bin, argv, envp);
+		else
+			execv(bin, argv);
+		_exit(127);
+	}
+	close(devnull);
+	if (logfd >= 0)
+		close(logfd);
+	if (out_fd) {
+		close(pfd[1]);
+		*out_fd = pfd[0];
+	}
+	register_server(pid);
+	return pid;
+}
+
+int harness_stop(pid_t pid)
+{
+	long long deadline = now_ms() + HARNESS_STOP_MS;
+	int status = -1;
+	pid_t w;
+
+	if (pid <= 0)
+		return -1;
+	unregister_server(pid);
+	kill(pid, SIGTERM);
+	while ((w = waitpid(pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
+		sleep_ms(HARNESS_POLL_MS);
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	return w < 0 && errno == ECHILD ? -1 : status;
+}
+
 int harness_redis_start(struct harness_redis *r, bool persistent)
 {
 	const char *dir = harness_tmpdir();

@@ -37,6 +37,16 @@ int harness_redis_restart(struct harness_redis *r);
 struct json_t;
 struct json_t *harness_json(const char *text);
 
+/* Starts a service: `bin` with argv and envp (NULL: this process's environment), cwd "/" kept,
+ * stdout and stderr appended to log_path (or, when out_fd is given, stdout to a pipe whose read
+ * end is returned there). The child dies with the test (PR_SET_PDEATHSIG) and is stopped by
+ * harness_stop_all. Returns the pid; aborts when fork fails. */
+pid_t harness_spawn(const char *bin, char *const argv[], char *const envp[], const char *log_path,
+		    int *out_fd);
+/* SIGTERM, then SIGKILL after the grace period; reaps and forgets the pid. Returns the wait
+ * status (or -1 if it was not ours). */
+int harness_stop(pid_t pid);
+
 /* Stops every service this process started: registered with atexit by the start functions. */
 void harness_stop_all(void);
 

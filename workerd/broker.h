@@ -10,6 +10,7 @@
 #define SECOND_WORKERD_BROKER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -28,9 +29,8 @@ void broker_free(struct broker *b); /* accepts NULL */
  * object: cwd, appId, workspaceId, runId, appName, requestedByUserId, requestedByUserName,
  * agentConfig) are copied. Writes the id and token (NUL-terminated). */
 int broker_open(struct broker *b, const char *runtime_id, const json_t *allowed_tools,
-		const json_t *context, char id[BROKER_ID_LEN + 1],
-		char token[BROKER_TOKEN_LEN + 1], struct err *e)
-	__attribute__((warn_unused_result));
+		const json_t *context, char id[BROKER_ID_LEN + 1], char token[BROKER_TOKEN_LEN + 1],
+		struct err *e) __attribute__((warn_unused_result));
 void broker_close(struct broker *b, const char *id);
 /* What set_app_metadata captured in this session ({name, description}), new ref or NULL. */
 json_t *broker_captured(struct broker *b, const char *id);
@@ -40,5 +40,9 @@ json_t *broker_captured(struct broker *b, const char *id);
  * malloc'd JSON text, or NULL for 204. Auth failures are JSON-RPC errors inside a 200. */
 int broker_handle(struct broker *b, const char *id, const char *server, const char *authorization,
 		  const char *body, size_t len, char **reply);
+
+/* Replaces the monotonic clock (milliseconds) sessions expire by; tests use it to expire a
+ * session without waiting. NULL restores time_mono_ms. */
+void broker_set_clock(struct broker *b, int64_t (*now_ms)(void));
 
 #endif

@@ -32,7 +32,7 @@ bool env_is_forbidden(const char *key); /* key without "=value" */
 /* Resolves a runtime binary: `explicit_path` when non-empty (must be executable, no
  * fallback), else the first executable `name` in `search_path` (colon-separated). Writes the
  * absolute path to buf; returns 0, or -1 when not found. */
-int env_find_binary(const char *explicit_path, const char *name, const char *search_path,
-		    char *buf, size_t bufsz);
+int env_find_binary(const char *explicit_path, const char *name, const char *search_path, char *buf,
+		    size_t bufsz);
 
 #endif

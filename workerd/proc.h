@@ -18,11 +18,13 @@ struct proc_spec {
 	const char *const *argv; /* argv[0] is the binary's absolute path */
 	const char *const *envp; /* the child's whole environment (see env.h) */
 	const char *cwd;
-	/* Non-NULL: run under bwrap (this path) with only `sandbox_rw` (and `sandbox_rw2`, when
-	 * set) writable, the rest of the filesystem read-only, /tmp private. */
+	/* Non-NULL: run under bwrap (this path) with only the paths of `sandbox_rw` (a
+	 * NULL-terminated list; files or directories) writable, the rest of the filesystem
+	 * read-only, /tmp private. */
 	const char *bwrap;
-	const char *sandbox_rw;
-	const char *sandbox_rw2;
+	const char *const *sandbox_rw;
+	/* Paths bound read-only again over the private /tmp (e.g. a CLI installed under /tmp). */
+	const char *const *sandbox_ro;
 	bool pipe_stdin; /* false: stdin is /dev/null */
 };
 
@@ -43,6 +45,8 @@ void proc_close_stdin(struct proc *p);
 /* SIGTERM to the process group now, SIGKILL after PROC_KILL_GRACE_MS if still alive. Idempotent,
  * thread-safe, does not wait. */
 void proc_terminate(struct proc *p);
+/* Terminates the child (as proc_terminate) once `ms` from now have passed. */
+void proc_set_timeout(struct proc *p, int ms);
 /* Reaps the child (blocking); *status as waitpid's. Returns 0, or -1 if already reaped. */
 int proc_wait(struct proc *p, int *status);
 /* "exited with 3", "killed by SIGTERM": for error messages. */

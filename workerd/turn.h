@@ -23,21 +23,31 @@ struct proc;
 
 /* What a turn runs, from the /messages request (W-4), normalized. Owned by the turn. */
 struct turn_config {
-	char *app_id;           /* the URL's :appId (the session key) */
-	char *runtime_id;       /* "claude-code" | "codex-cli" | "opencode" */
-	char *model;            /* normalized */
-	json_t *params;         /* normalized runtimeParams (object of strings) */
-	char *mode;             /* "builder" | "workspace_agent" */
+	char *app_id;     /* the URL's :appId (the session key) */
+	char *runtime_id; /* "claude-code" | "codex-cli" | "opencode" */
+	char *model;      /* normalized */
+	json_t *params;   /* normalized runtimeParams (object of strings) */
+	char *mode;       /* "builder" | "workspace_agent" */
 	char *prompt;
-	char *system_prompt;    /* may be "" */
-	char *cwd;              /* absolute, inside workerd.workspaces_dir unless given */
-	json_t *allowed_tools;  /* array of canonical names, or NULL: every tool */
+	char *system_prompt;   /* may be "" */
+	char *cwd;             /* absolute, inside workerd.workspaces_dir unless given */
+	json_t *allowed_tools; /* array of canonical names, or NULL: every tool */
 	int max_turns;
-	json_t *session_state;  /* ProviderSessionState the turn resumes, or NULL */
-	json_t *context;        /* workspaceId, runId, appName, requestedBy*, agentConfig */
+	json_t *session_state; /* ProviderSessionState the turn resumes, or NULL */
+	json_t *context;       /* workspaceId, runId, appName, requestedBy*, agentConfig */
 };
 
 struct turn;
+
+/* The sessions module's side: a new turn (one reference) that takes ownership of cfg, and its
+ * start: a thread opens the broker session, runs the adapter, queues the final frame, calls
+ * `ended` (from the turn's thread) and drops its reference. */
+struct turn *turn_new(struct workerd *w, struct turn_config *cfg);
+typedef void (*turn_ended_fn)(void *arg, struct turn *t);
+int turn_start(struct turn *t, turn_ended_fn ended, void *arg, struct err *e)
+	__attribute__((warn_unused_result));
+bool turn_running(const struct turn *t);
+void turn_config_free(struct turn_config *cfg); /* the members, not cfg itself */
 
 /* Reference counting: the HTTP reply and the turn thread each hold one. */
 void turn_retain(struct turn *t);
@@ -55,6 +65,9 @@ void turn_mcp_url(const struct turn *t, const char *server, char *buf, size_t bu
  * blocks while the queue is full (returns -1 at once once the turn is cancelled). */
 int turn_emit(struct turn *t, json_t *msg);
 bool turn_cancelled(const struct turn *t);
+/* A failure message longer than struct err holds (a CLI's stderr tail, up to TURN_ERROR_MAX
+ * bytes); when set, it is the turn's error event instead of run()'s e->msg. */
+void turn_fail(struct turn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The process the adapter runs now, so turn_cancel can terminate it; NULL when it ends. */
 void turn_set_proc(struct turn *t, struct proc *p);
 

@@ -23,19 +23,19 @@ enum workerd_sandbox {
 
 struct workerd {
 	const struct config *cfg;
-	const char *internal_token;  /* api.internal_token; "" = unset */
-	const char *workspaces_dir;  /* an app's workspace is <dir>/<appId> */
-	const char *runtime_dir;     /* private per-runtime homes and config files (0700) */
-	const char *mcp_url;         /* base URL runtimes use for the broker: http://127.0.0.1:P */
-	const char *runtime_path;    /* PATH given to runtimes (and searched for their CLIs) */
-	const char *claude_path;     /* explicit binaries; "" = search runtime_path */
+	const char *internal_token; /* api.internal_token; "" = unset */
+	const char *workspaces_dir; /* an app's workspace is <dir>/<appId> */
+	const char *runtime_dir;    /* private per-runtime homes and config files (0700) */
+	const char *mcp_url;        /* base URL runtimes use for the broker: http://127.0.0.1:P */
+	const char *runtime_path;   /* PATH given to runtimes (and searched for their CLIs) */
+	const char *claude_path;    /* explicit binaries; "" = search runtime_path */
 	const char *codex_path;
 	const char *opencode_path;
-	const char *bwrap_path;      /* resolved bwrap, or NULL when the sandbox is off */
+	const char *bwrap_path; /* resolved bwrap, or NULL when the sandbox is off */
 	enum workerd_sandbox sandbox;
 	int session_ttl_s;
 	int heartbeat_s;
-	bool production;             /* workerd.production: stricter defaults of, W-2 */
+	bool production; /* workerd.production: stricter defaults of, W-2 */
 	struct broker *broker;
 	struct sessions *sessions;
 };

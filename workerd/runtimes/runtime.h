@@ -20,8 +20,8 @@
 struct turn;
 
 struct runtime {
-	const char *id;      /* "claude-code" */
-	const char *binary;  /* "claude": searched for on the runtime PATH */
+	const char *id;     /* "claude-code" */
+	const char *binary; /* "claude": searched for on the runtime PATH */
 	/* R-0: fills defaults into *model (replacing it, malloc'd) and params (an object of
 	 * strings, modified in place). -1 with e set: invalid_runtime_settings. */
 	int (*normalize)(char **model, json_t *params, struct err *e);
@@ -42,5 +42,22 @@ void runtime_canonical_tool(const char *name, char *buf, size_t bufsz);
 bool runtime_is_approval_stop(const char *tool, const json_t *output);
 /* Whether `tool` (canonical) is allowed by the turn's list (NULL list: everything). */
 bool runtime_tool_allowed(const json_t *allowed_tools, const char *tool);
+
+/* Shared adapter plumbing. */
+struct proc;
+/* <workerd.runtime_dir>/<runtime>/<key with [^A-Za-z0-9_.-] replaced by '-'>, created 0700. */
+int runtime_private_dir(const struct turn *t, const char *runtime, char *buf, size_t bufsz,
+			struct err *e);
+/* Writes a private file (0600, replaced atomically). */
+int runtime_write_private(const char *path, const char *text, size_t len, struct err *e);
+/* Spawns the CLI for the turn: under bwrap when workerd's sandbox is on (the turn's cwd and
+ * the NULL-terminated `extra_rw` writable), registered with turn_set_proc. */
+int runtime_spawn(struct turn *t, const char *const *argv, char *const *envp,
+		  const char *const *extra_rw, bool pipe_stdin, struct proc **out, struct err *e);
+/* Ends the process after the turn: closes stdin, reaps it, unregisters it. On a non-zero exit
+ * that was not asked for (no cancel, no approval stop), fills e with "<what> <status>" and the
+ * stderr tail and returns -1. */
+int runtime_finish(struct turn *t, struct proc *p, bool stopped, const char *what,
+		   const char *stderr_label, struct err *e);
 
 #endif
