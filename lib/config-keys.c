@@ -201,6 +201,21 @@ const struct config_key config_keys[] = {
 		.help = "Absolute path of the opencode CLI; empty searches the runtime PATH.",
 	},
 	{
+		.key = "workerd.codex_base_url",
+		.type = CONFIG_STRING,
+		.def = "",
+		.help = "Responses API base URL Codex uses instead of OpenAI's (e.g. "
+			"http://127.0.0.1:PORT/v1); empty keeps Codex's default endpoint.",
+	},
+	{
+		.key = "workerd.codex_local_auth",
+		.type = CONFIG_ENUM,
+		.def = "auto",
+		.help = "Copy the service user's Codex login (auth.json) into each Codex home when "
+			"no API key is set: auto outside production only, on always, off never.",
+		.choices = "auto|on|off",
+	},
+	{
 		.key = "workerd.sandbox",
 		.type = CONFIG_ENUM,
 		.def = "auto",

@@ -160,12 +160,17 @@
 #define ATTACHMENTS_MAX_FILES 10
 #define ATTACHMENT_MAX_BYTES (25 * 1024 * 1024)
 #define ATTACHMENTS_MAX_TOTAL (50 * 1024 * 1024)
-#define WORKSPACE_PATH_MAX 1024               /* a path inside an app workspace */
-#define SNAPSHOT_FILE_MAX (512 * 1024)        /* one file of a source snapshot (P-6, P-7) */
+#define WORKSPACE_PATH_MAX 1024        /* a path inside an app workspace */
+#define METADATA_PROMPT_MAX 10000      /* bytes of the request a metadata agent reads (W-12) */
+#define SNAPSHOT_FILE_MAX (512 * 1024) /* one file of a source snapshot (P-6, P-7) */
 #define SNAPSHOT_WARN_BYTES (8 * 1024 * 1024) /* a snapshot this large is logged */
 #define SNAPSHOT_MAX_BYTES (12 * 1024 * 1024) /* a snapshot larger fails */
 #define SNAPSHOT_MAX_FILES 5000               /* files of one snapshot */
 #define SNAPSHOT_MAX_DEPTH 24                 /* directory depth the walker descends */
+#define CODEX_JSON_DEPTH_MAX 128      /* nesting of one JSON-RPC line codex app-server prints */
+#define CODEX_OUTPUT_MAX (256 * 1024) /* cumulative command output kept per tool call */
+#define CODEX_ID_MAX 256              /* bytes of a Codex thread id */
+#define CODEX_CONFIG_MAX (64 * 1024)  /* bytes of the config.toml written per turn */
 
 /* MCP broker and tools (T-*) */
 #define BROKER_SESSION_TTL_S (30 * 60)         /* a broker session lives this long (T-14) */

@@ -18,6 +18,7 @@
 #include "workerd/detect.h"
 #include "workerd/files.h"
 #include "workerd/http.h"
+#include "workerd/metadata.h"
 #include "workerd/runtimes/runtime.h"
 #include "workerd/sessions.h"
 #include "workerd/turn.h"
@@ -297,16 +298,42 @@ static int status(struct wd_req *r, const char *app_id)
 	return wd_reply_json(r, MHD_HTTP_OK, s);
 }
 
+/* W-8: the provider state, with Claude's session JSONL as `data` so another host can
+ * resume it (S-7). */
 static int session_file(struct wd_req *r, const char *app_id)
 {
 	char *cwd = NULL;
 	json_t *st = sessions_state(r->w->sessions, app_id, &cwd);
-	free(cwd);
-	const char *sid = jsonx_str(st, "sessionId");
+	const char *sid = jsonx_str(st, "sessionId"), *rid = jsonx_str(st, "runtimeId");
 	if (!st || !sid || !*sid) {
 		json_decref(st);
+		free(cwd);
 		return wd_reply_json(r, MHD_HTTP_OK, json_pack("{s:n}", "sessionState"));
 	}
+	char dir[WORKSPACE_PATH_MAX], path[WORKSPACE_PATH_MAX];
+	if (rid && strcmp(rid, "claude-code") == 0 && cwd &&
+	    claude_session_file(cwd, sid, dir, sizeof(dir), path, sizeof(path)) == 0) {
+		char *data = NULL;
+		size_t len = 0;
+		FILE *f = fopen(path, "re");
+		if (f) {
+			fseek(f, 0, SEEK_END);
+			long n = ftell(f);
+			rewind(f);
+			if (n >= 0 && n <= WORKERD_SESSION_STATE_MAX) {
+				data = malloc((size_t)n + 1);
+				if (!data)
+					abort();
+				len = fread(data, 1, (size_t)n, f);
+				data[len] = '\0';
+			}
+			fclose(f);
+		}
+		json_object_set_new(st, "data", data ? json_stringn(data, len) : json_null());
+		json_object_set_new(st, "format", json_string("claude-jsonl"));
+		free(data);
+	}
+	free(cwd);
 	return wd_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "sessionState", st));
 }
 
@@ -347,6 +374,26 @@ static int attachments(struct wd_req *r, const char *app_id, bool check)
 		return wd_reply_error(r,
 				      e.code == ERR_TOO_LARGE ? MHD_HTTP_CONTENT_TOO_LARGE
 							      : MHD_HTTP_BAD_REQUEST,
+				      code, "%s", e.msg);
+	return wd_reply_json(r, MHD_HTTP_OK, out);
+}
+
+static int metadata(struct wd_req *r, const char *app_id)
+{
+	int replied = 0;
+	json_t *body = wd_body_object(r, &replied);
+	if (!body)
+		return replied;
+	json_t *out = NULL;
+	const char *code = NULL;
+	struct err e = {0};
+	int rc = metadata_generate(r->w, app_id, body, &out, &code, &e);
+	json_decref(body);
+	if (rc < 0)
+		return wd_reply_error(r,
+				      strcmp(code, "metadata_generation_failed") == 0
+					      ? MHD_HTTP_BAD_GATEWAY
+					      : MHD_HTTP_BAD_REQUEST,
 				      code, "%s", e.msg);
 	return wd_reply_json(r, MHD_HTTP_OK, out);
 }
@@ -400,6 +447,8 @@ static int session_routes(struct wd_req *r, const char *rest)
 		const char *kept = strcmp(why, "user_stopped") == 0 ? "user_stopped" : "cancelled";
 		return wd_reply_json(r, MHD_HTTP_OK, sessions_cancel(r->w->sessions, app_id, kept));
 	}
+	if (strcmp(sub, "/metadata") == 0)
+		return post ? metadata(r, app_id) : method_not_allowed(r);
 	if (strcmp(sub, "/session-file") == 0)
 		return get ? session_file(r, app_id) : method_not_allowed(r);
 	if (strcmp(sub, "/files") == 0)

@@ -44,7 +44,8 @@ struct turn {
 	bool running, ended;
 	const char *cancel_reason;
 	struct proc *proc;
-	char *failure; /* turn_fail's message */
+	char *failure;    /* turn_fail's message */
+	json_t *captured; /* set_app_metadata's values, kept from the broker session */
 	turn_ended_fn on_end;
 	void *on_end_arg;
 };
@@ -98,6 +99,7 @@ void turn_release(struct turn *t)
 	}
 	turn_config_free(&t->cfg);
 	free(t->failure);
+	json_decref(t->captured);
 	pthread_cond_destroy(&t->cond);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
@@ -268,6 +270,14 @@ const char *turn_cancel_reason(const struct turn *t)
 	return r;
 }
 
+json_t *turn_captured(struct turn *t)
+{
+	pthread_mutex_lock(&t->mu);
+	json_t *c = t->captured ? json_deep_copy(t->captured) : NULL;
+	pthread_mutex_unlock(&t->mu);
+	return c;
+}
+
 bool turn_running(const struct turn *t)
 {
 	pthread_mutex_t *mu = (pthread_mutex_t *)&t->mu;
@@ -356,8 +366,13 @@ static void *turn_main(void *arg)
 		rc = rt->run(t, &e);
 	}
 	json_decref(ctx);
-	if (opened)
+	if (opened) {
+		json_t *cap = broker_captured(t->w->broker, t->broker_id);
+		pthread_mutex_lock(&t->mu);
+		t->captured = cap;
+		pthread_mutex_unlock(&t->mu);
 		broker_close(t->w->broker, t->broker_id);
+	}
 	const char *cancelled = turn_cancel_reason(t);
 	log_info("turn ended: app %s %s%s", t->cfg.app_id,
 		 cancelled ? "cancelled: " : (rc == 0 ? "ok" : "failed: "),

@@ -49,6 +49,10 @@ int turn_start(struct turn *t, turn_ended_fn ended, void *arg, struct err *e)
 bool turn_running(const struct turn *t);
 void turn_config_free(struct turn_config *cfg); /* the members, not cfg itself */
 
+/* What set_app_metadata captured during the turn (kept when its broker session closes):
+ * {name, description}, new ref, or NULL. Valid once the stream has ended. */
+json_t *turn_captured(struct turn *t);
+
 /* Reference counting: the HTTP reply and the turn thread each hold one. */
 void turn_retain(struct turn *t);
 void turn_release(struct turn *t); /* accepts NULL */

@@ -70,11 +70,6 @@ static void runtime_env(const char **list, size_t *n)
 		env.model_url);
 	fclose(f);
 	list[(*n)++] = extra[0];
-	const char *cache = getenv("SECOND_TEST_OPENCODE_CACHE");
-	if (cache && *cache) {
-		snprintf(extra[1], sizeof(extra[1]), "XDG_CACHE_HOME=%s", cache);
-		list[(*n)++] = extra[1];
-	}
 #endif
 }
 
@@ -249,10 +244,30 @@ Test(runtime, second_turn_resumes_the_session, .init = setup, .fini = teardown)
 	cr_expect_str_eq(jsonx_str(state, "runtimeId"), RUNTIME);
 	const char *sid = jsonx_str(state, "sessionId");
 	cr_assert(sid && *sid);
-	char *sj = json_dumps(state, JSON_COMPACT), extra_json[4096];
-	snprintf(extra_json, sizeof(extra_json), "{\"sessionState\":%s}", sj);
+	/* session-file gives the same state; Claude's carries the session's JSONL (W-8). */
+	struct tc_resp sf;
+	cr_assert_eq(wd_call(&env, "GET", "/sessions/app-resume/session-file", NULL, NULL, &sf), 0);
+	json_t *fstate = json_object_get(sf.json, "sessionState");
+	cr_expect_str_eq(jsonx_str(fstate, "sessionId"), sid, "%s", sf.body);
+#if defined(E2E_RUNTIME_CLAUDE)
+	const char *data = jsonx_str(fstate, "data");
+	cr_assert(data && strstr(data, sid), "no JSONL in %s", sf.body);
+	/* Another host: the session and Claude's file are gone; the JSONL in the state brings
+	 * the conversation back (S-7). */
+	struct tc_resp del;
+	cr_assert_eq(wd_call(&env, "DELETE", "/sessions/app-resume", NULL, NULL, &del), 0);
+	tc_resp_free(&del);
+	char cmd[HARNESS_PATH_MAX + 64];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/.claude/projects'", env.home);
+	cr_assert_eq(system(cmd), 0);
+	state = fstate;
+#endif
+	char *sj = json_dumps(state, JSON_COMPACT), *extra_json = NULL;
+	cr_assert(asprintf(&extra_json, "{\"sessionState\":%s}", sj) > 0);
 	free(sj);
 	turn("app-resume", "resume", extra_json, &s2);
+	free(extra_json);
+	tc_resp_free(&sf);
 	cr_assert(s2.done, "second turn: %s", s2.error ? s2.error : s2.raw);
 	char *text = wd_stream_text(&s2);
 	cr_expect(strstr(s2.raw, "Continuing the") != NULL, "%s", text);
@@ -382,6 +397,14 @@ Test(runtime, cancel_ends_the_process_and_broker_refuses_a_wrong_token, .init = 
 	cr_expect_eq(st, 200);
 	cr_expect(strstr(reply, "invalid_tool_broker_token") != NULL, "%s", reply);
 
+	/* A second message while the turn runs gets the busy error event, not a second turn. */
+	struct wd_stream busy;
+	turn("app-slow", "text", NULL, &busy);
+	cr_expect(!busy.done);
+	cr_expect(busy.error && strstr(busy.error, "already processing another message"), "%s",
+		  busy.raw);
+	wd_stream_free(&busy);
+
 	struct tc_resp r;
 	int64_t asked = now_ms();
 	cr_assert_eq(wd_call(&env, "POST", "/sessions/app-slow/cancel", "{}", NULL, &r), 0);
@@ -462,4 +485,26 @@ Test(runtime, bash_sees_none_of_the_forbidden_keys, .init = env_setup, .fini = t
 			  forbidden[i]);
 	}
 	wd_stream_free(&s);
+}
+
+Test(runtime, metadata_names_the_app, .init = setup, .fini = teardown)
+{
+	struct tc_resp r;
+	char body[512];
+	snprintf(body, sizeof(body),
+		 "{\"prompt\":\"[scenario:metadata] a task tracker for my team\",\"runtimeId\":"
+		 "\"%s\",\"runtimeModel\":\"%s\",\"runtimeParams\":{}}",
+		 RUNTIME, MODEL);
+	cr_assert_eq(wd_call(&env, "POST", "/sessions/app-meta/metadata", body, NULL, &r), 0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(jsonx_str(r.json, "name"), "Team Tasks");
+	cr_expect_str_eq(jsonx_str(r.json, "description"),
+			 "Track the team's open tasks and who owns each one.");
+	tc_resp_free(&r);
+	/* The throwaway workspace is gone. */
+	DIR *d = opendir(env.ws_dir);
+	cr_assert_not_null(d);
+	for (struct dirent *de; (de = readdir(d));)
+		cr_expect(strstr(de->d_name, "__metadata__") == NULL, "%s was left", de->d_name);
+	closedir(d);
 }

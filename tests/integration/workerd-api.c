@@ -156,6 +156,26 @@ Test(workerd_api, messages_refuses_bad_requests)
 	cr_expect_neq(access(evil, F_OK), 0);
 }
 
+Test(workerd_api, metadata_refuses_bad_requests)
+{
+	struct tc_resp r;
+	call("POST", "/sessions/app1/metadata",
+	     "{\"prompt\":\"\",\"runtimeId\":\"claude-code\",\"runtimeModel\":\"m\","
+	     "\"runtimeParams\":{}}",
+	     NULL, &r);
+	expect_error(&r, 400, "invalid_metadata_request");
+	tc_resp_free(&r);
+	call("POST", "/sessions/app1/metadata",
+	     "{\"prompt\":\"x\",\"runtimeId\":\"nope\",\"runtimeModel\":\"m\","
+	     "\"runtimeParams\":{}}",
+	     NULL, &r);
+	expect_error(&r, 400, "invalid_runtime_settings");
+	tc_resp_free(&r);
+	call("GET", "/sessions/app1/metadata", NULL, NULL, &r);
+	expect_error(&r, 405, "method_not_allowed");
+	tc_resp_free(&r);
+}
+
 Test(workerd_api, body_over_the_limit_is_413)
 {
 	size_t n = (size_t)WORKERD_BODY_MAX + 16;

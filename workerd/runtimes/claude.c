@@ -141,28 +141,24 @@ static int on_line(void *arg, char *line, size_t len, bool truncated)
 	return 0;
 }
 
-/* S-7: a Claude session carried over from another host: write its JSONL where Claude looks. */
-static void restore_jsonl(const struct turn_config *c)
+int claude_session_file(const char *cwd, const char *sid, char *dir, size_t dirsz, char *path,
+			size_t pathsz)
 {
-	const json_t *st = c->session_state;
-	const char *rid = jsonx_str(st, "runtimeId"), *sid = jsonx_str(st, "sessionId");
-	const char *data = jsonx_str(st, "data"), *home = getenv("HOME");
-	if (!rid || strcmp(rid, "claude-code") != 0 || !sid || !*sid || !data || !home)
-		return;
-	for (const char *p = sid; *p; p++)
-		if (*p == '/' || *p == '.')
-			return;
-	char key[256], dir[WORKSPACE_PATH_MAX], path[WORKSPACE_PATH_MAX];
+	const char *home = getenv("HOME");
+	if (!home || !sid || !*sid || strchr(sid, '/') || strstr(sid, ".."))
+		return -1;
+	char key[256];
 	size_t n = 0;
-	for (const char *p = c->cwd; *p && n < 200; p++)
+	for (const char *p = cwd; *p && n < 200; p++)
 		key[n++] = ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 			    (*p >= '0' && *p <= '9'))
 				   ? *p
 				   : '-';
 	key[n] = '\0';
-	if (strlen(c->cwd) > 200) {
+	if (strlen(cwd) > 200) {
+		/* Longer keys are cut and made unique with the Java-style hash of the path. */
 		int32_t h = 0;
-		for (const char *p = c->cwd; *p; p++)
+		for (const char *p = cwd; *p; p++)
 			h = (int32_t)((uint32_t)h * 31u + (unsigned char)*p);
 		uint32_t u = (uint32_t)(h < 0 ? -(int64_t)h : h);
 		char b36[16];
@@ -174,9 +170,22 @@ static void restore_jsonl(const struct turn_config *c)
 		} while (u && k > 0);
 		snprintf(key + n, sizeof(key) - n, "-%s", b36 + k);
 	}
+	if (snprintf(dir, dirsz, "%s/.claude/projects/%s", home, key) >= (int)dirsz ||
+	    snprintf(path, pathsz, "%s/%s.jsonl", dir, sid) >= (int)pathsz)
+		return -1;
+	return 0;
+}
+
+/* S-7: a Claude session carried over from another host: write its JSONL where Claude looks. */
+static void restore_jsonl(const struct turn_config *c)
+{
+	const json_t *st = c->session_state;
+	const char *rid = jsonx_str(st, "runtimeId"), *sid = jsonx_str(st, "sessionId");
+	const char *data = jsonx_str(st, "data");
+	char dir[WORKSPACE_PATH_MAX], path[WORKSPACE_PATH_MAX];
 	struct stat st_buf;
-	if (snprintf(dir, sizeof(dir), "%s/.claude/projects/%s", home, key) >= (int)sizeof(dir) ||
-	    snprintf(path, sizeof(path), "%s/%s.jsonl", dir, sid) >= (int)sizeof(path) ||
+	if (!rid || strcmp(rid, "claude-code") != 0 || !data ||
+	    claude_session_file(c->cwd, sid, dir, sizeof(dir), path, sizeof(path)) < 0 ||
 	    stat(path, &st_buf) == 0)
 		return;
 	struct err e = {0};
@@ -373,14 +382,10 @@ static int run(struct turn *t, struct err *e)
 	env_set(&env, "PATH", w->runtime_path);
 	env_set(&env, "CLAUDE_CODE_SUBPROCESS_ENV_SCRUB", scrub ? "1" : "0");
 	env_set(&env, "SECOND_MCP_TOKEN", turn_broker_token(t));
-	char claude_home[WORKSPACE_PATH_MAX], claude_json[WORKSPACE_PATH_MAX];
+	/* Claude keeps its sessions in ~/.claude and rewrites ~/.claude.json by rename, so the
+	 * service user's home (a dedicated one under systemd) stays writable in the sandbox. */
 	const char *home = getenv("HOME") ? getenv("HOME") : "/nonexistent";
-	snprintf(claude_home, sizeof(claude_home), "%s/.claude", home);
-	snprintf(claude_json, sizeof(claude_json), "%s/.claude.json", home);
-	files_mkdirs(claude_home, e);
-	const char *rw[] = {claude_home, dir, NULL};
-	(void)claude_json; /* ~/.claude.json is rewritten by rename, so its directory would be
-			    * needed: Claude keeps working with it read-only */
+	const char *rw[] = {home, dir, NULL};
 	struct proc *p = NULL;
 	unsigned before = existing_placeholders(c->cwd);
 	int rc = runtime_spawn(t, argv, env_finish(&env), rw, true, &p, e);

@@ -217,7 +217,8 @@ int runtime_spawn(struct turn *t, const char *const *argv, char *const *envp,
 	char *both[] = {named, real};
 	for (size_t i = 0; i < 2; i++) {
 		char *p = both[i], *nm = strstr(p, "/node_modules/"), *slash = strrchr(p, '/');
-		if (!*p)
+		/* Only /tmp is hidden (a private tmpfs); the rest of the tree is bound as is. */
+		if (strncmp(p, "/tmp/", 5) != 0)
 			continue;
 		if (nm)
 			nm[13] = '\0';

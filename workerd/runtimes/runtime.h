@@ -43,6 +43,11 @@ bool runtime_is_approval_stop(const char *tool, const json_t *output);
 /* Whether `tool` (canonical) is allowed by the turn's list (NULL list: everything). */
 bool runtime_tool_allowed(const json_t *allowed_tools, const char *tool);
 
+/* Where Claude keeps the JSONL of session `sid` run in `cwd` (S-7): its directory and path.
+ * -1 for an unusable session id. */
+int claude_session_file(const char *cwd, const char *sid, char *dir, size_t dirsz, char *path,
+			size_t pathsz);
+
 /* Shared adapter plumbing. */
 struct proc;
 /* <workerd.runtime_dir>/<runtime>/<key with [^A-Za-z0-9_.-] replaced by '-'>, created 0700. */
