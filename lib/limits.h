@@ -58,7 +58,20 @@
 #define RDS_MAX_KEY_BYTES 512
 #define RDS_MAX_STREAM_FIELDS 32 /* field/value pairs of one XADD */
 #define RDS_MAX_URL_BYTES 1024
-#define RDS_MAX_SUB_CHANNELS 64 /* channels of one subscriber connection */
+#define RDS_MAX_SUB_CHANNELS 64                    /* channels of one subscriber connection */
+#define WORKERC_MAX_REPLY_BYTES (16 * 1024 * 1024) /* a JSON reply from workerd (files) */
+#define WORKERC_MAX_PATH 512                       /* a workerd API path */
+#define WORKERC_IDLE_S 120 /* a turn stream silent this long (keep-alives included) is dead */
+#define SSE_MAX_EVENT_BYTES (8 * 1024 * 1024)    /* one event an SSE peer sends (workerd) */
+#define RUNS_FAILURE_MESSAGE_MAX 240             /* bytes of a run failure message (B-10) */
+#define RUNS_STALE_UNATTACHED_MS (2 * 60 * 1000) /* streaming, never attachable (B-3) */
+#define RUNS_STALE_HEARTBEAT_MS (20 * 60 * 1000) /* streaming, no heartbeat (B-3) */
+#define RUNS_USAGE_MODELS_MAX 16                 /* models one turn's usage names */
+#define RUNS_USAGE_KEY_MAX 200                   /* bytes of an encoded usage model key */
+#define REPLAY_MAX_CHUNKS 5000                   /* entries one run's replay stream keeps (B-13) */
+#define REPLAY_TTL_S 3600                    /* a replay stream expires this long after a write */
+#define REPLAY_MAX_CHUNK_BYTES (1024 * 1024) /* one UI chunk kept for replay */
+#define REPLAY_READ_MAX 500                  /* entries one replay read returns */
 /* Unparsed bytes one reply may hold in the read buffer: the payload cap plus protocol
  * framing of every element, so a single huge bulk string is refused before it is all read. */
 #define RDS_MAX_REPLY_WIRE_BYTES (RDS_MAX_REPLY_BYTES + RDS_MAX_REPLY_ELEMENTS * 32 + 65536)
