@@ -201,6 +201,25 @@ const struct config_key config_keys[] = {
 		.help = "Absolute path of the opencode CLI; empty searches the runtime PATH.",
 	},
 	{
+		.key = "workerd.opencode_config_file",
+		.type = CONFIG_STRING,
+		.def = "",
+		.help = "A user opencode.json (comments allowed) whose `provider` object is "
+			"mirrored into each OpenCode turn's private configuration, over the one "
+			"in ~/.config/opencode; empty uses $OPENCODE_CONFIG, if set.",
+	},
+	{
+		.key = "workerd.opencode_local_auth",
+		.type = CONFIG_ENUM,
+		.def = "auto",
+		.help = "Copy the service user's OpenCode login "
+			"(~/.local/share/opencode/auth.json) "
+			"into each OpenCode home when the model's provider has no API key set: "
+			"auto "
+			"outside production only, on always, off never.",
+		.choices = "auto|on|off",
+	},
+	{
 		.key = "workerd.codex_base_url",
 		.type = CONFIG_STRING,
 		.def = "",

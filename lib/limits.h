@@ -184,6 +184,11 @@
 #define CODEX_OUTPUT_MAX (256 * 1024) /* cumulative command output kept per tool call */
 #define CODEX_ID_MAX 256              /* bytes of a Codex thread id */
 #define CODEX_CONFIG_MAX (64 * 1024)  /* bytes of the config.toml written per turn */
+#define OPENCODE_JSON_DEPTH_MAX 128   /* nesting of one event line or user config of OpenCode */
+#define OPENCODE_USER_CONFIG_MAX (1024 * 1024) /* a user opencode.json mirrored for `provider` */
+#define OPENCODE_ERROR_MAX 800                 /* bytes of an OpenCode error shown */
+#define OPENCODE_SUMMARY_MAX 2000              /* bytes of a non-JSON stdout line passed on */
+#define OPENCODE_SESSION_ID_MAX 256            /* bytes of an OpenCode session id */
 
 /* MCP broker and tools (T-*) */
 #define BROKER_SESSION_TTL_S (30 * 60)         /* a broker session lives this long (T-14) */
