@@ -5,10 +5,18 @@
  * request is resolved from scratch: the session from Redis, the user and their memberships
  * from the store (oldest first, AUTH-8), and for workspace routes the path's workspace and the
  * caller's membership in it (AUTH-9), so a removed member or a revoked session loses access
- * on their next request. The workspace id only ever comes from the route's ":ws" parameter. */
+ * on their next request. The workspace id only ever comes from the route's ":ws" parameter.
+ *
+ * What the store gives for one user (their document and memberships) and for one user in one
+ * workspace (that it exists, the user's teams) is kept per process, tagged with the
+ * store_revision() taken before it was read, and reused only by a request that gets the same
+ * revision: that number moves on every write any process commits, so a kept answer is the
+ * store's current one and removing a member still takes effect on their next request. The
+ * session is never kept: it is looked up in Redis every time, so logout ends it at once. */
 #include <config.h>
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -148,6 +156,103 @@ bool guard_workspace_id_valid(const char *id)
 	return true;
 }
 
+struct kept {
+	char *key;    /* "u:<user id>" or "w:<workspace>:<user id>"; NULL when free */
+	uint64_t rev; /* the store revision the value was read under */
+	uint64_t used;
+	json_t *value; /* never changed once kept; copies go out */
+};
+
+static struct {
+	pthread_mutex_t mu;
+	uint64_t tick;
+	struct kept slot[GUARD_CACHE_ENTRIES];
+} kept = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static char *kept_key(const char *kind, const char *a, const char *b)
+{
+	size_t len = strlen(kind) + strlen(a) + (b != NULL ? strlen(b) + 1 : 0) + 2;
+	char *key = malloc(len);
+
+	if (key == NULL)
+		abort();
+	snprintf(key, len, "%s:%s%s%s", kind, a, b != NULL ? ":" : "", b != NULL ? b : "");
+	return key;
+}
+
+static struct kept *kept_slot(const char *key)
+{
+	for (size_t i = 0; i < GUARD_CACHE_ENTRIES; i++)
+		if (kept.slot[i].key != NULL && strcmp(kept.slot[i].key, key) == 0)
+			return &kept.slot[i];
+	return NULL;
+}
+
+static void kept_clear(struct kept *k)
+{
+	free(k->key);
+	json_decref(k->value);
+	k->key = NULL;
+	k->value = NULL;
+}
+
+/* A deep copy of the value kept for key at exactly rev, or NULL. rev 0 never matches. */
+static json_t *kept_get(const char *key, uint64_t rev)
+{
+	json_t *copy = NULL;
+	struct kept *k;
+
+	if (rev == 0)
+		return NULL;
+	pthread_mutex_lock(&kept.mu);
+	k = kept_slot(key);
+	if (k != NULL && k->rev == rev) {
+		k->used = ++kept.tick;
+		copy = json_deep_copy(k->value);
+		if (copy == NULL)
+			abort();
+	} else if (k != NULL && k->rev < rev) {
+		kept_clear(k);
+	}
+	pthread_mutex_unlock(&kept.mu);
+	return copy;
+}
+
+/* Keeps a deep copy of value, read after store_revision() returned rev; the least recently
+ * used slot makes room. */
+static void kept_put(const char *key, uint64_t rev, const json_t *value)
+{
+	json_t *copy;
+	struct kept *k;
+
+	if (rev == 0)
+		return;
+	copy = json_deep_copy(value);
+	if (copy == NULL)
+		abort();
+	pthread_mutex_lock(&kept.mu);
+	k = kept_slot(key);
+	if (k != NULL && k->rev > rev) {
+		pthread_mutex_unlock(&kept.mu);
+		json_decref(copy);
+		return;
+	}
+	if (k == NULL) {
+		k = &kept.slot[0];
+		for (size_t i = 0; i < GUARD_CACHE_ENTRIES && k->key != NULL; i++)
+			if (kept.slot[i].key == NULL || kept.slot[i].used < k->used)
+				k = &kept.slot[i];
+	}
+	kept_clear(k);
+	k->key = strdup(key);
+	if (k->key == NULL)
+		abort();
+	k->rev = rev;
+	k->used = ++kept.tick;
+	k->value = copy;
+	pthread_mutex_unlock(&kept.mu);
+}
+
 static struct guard_ctx *ctx_new(void)
 {
 	struct guard_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -217,22 +322,56 @@ static bool nonempty(const json_t *doc, const char *key)
 	return s != NULL && s[0] != '\0';
 }
 
+/* A user with a profile and their memberships, from what was kept for them. */
+static bool load_user_kept(struct guard_ctx *ctx, const char *key)
+{
+	json_t *pair = kept_get(key, ctx->store_rev);
+
+	if (pair == NULL)
+		return false;
+	ctx->user = json_incref(json_array_get(pair, 0));
+	json_decref(ctx->memberships);
+	ctx->memberships = json_incref(json_array_get(pair, 1));
+	json_decref(pair);
+	ctx->user_id = jsonx_str(ctx->user, "_id");
+	ctx->state = json_array_size(ctx->memberships) > 0 ? ONBOARDING_READY
+							   : ONBOARDING_NEEDS_WORKSPACE;
+	return true;
+}
+
 /* AUTH-8 from an actor on: the user, the profile, the memberships. */
 static int load_user(const struct guard_deps *deps, struct http_req *req, int access,
 		     struct guard_ctx *ctx, const char *user_id)
 {
+	char *key = kept_key("u", user_id, NULL);
+	json_t *pair;
 	struct err e = {0};
+	int rc = 0;
 
 	ctx->state = ONBOARDING_NEEDS_PROFILE;
-	if (store_get(deps->store, "users", user_id, &ctx->user, &e) != 0)
-		return backend_failed(req, access, "user", &e);
+	if (load_user_kept(ctx, key))
+		goto out;
+	if (store_get(deps->store, "users", user_id, &ctx->user, &e) != 0) {
+		rc = backend_failed(req, access, "user", &e);
+		goto out;
+	}
 	if (ctx->user == NULL)
-		return 0;
+		goto out;
 	ctx->user_id = jsonx_str(ctx->user, "_id");
 	if (ctx->user_id == NULL || !nonempty(ctx->user, "displayName") ||
 	    !nonempty(ctx->user, "email"))
-		return 0;
-	return load_memberships(deps, req, access, ctx);
+		goto out;
+	rc = load_memberships(deps, req, access, ctx);
+	if (rc == 0 && json_array_size(ctx->memberships) <= GUARD_CACHE_MAX_ITEMS) {
+		pair = json_pack("[O, O]", ctx->user, ctx->memberships);
+		if (pair == NULL)
+			abort();
+		kept_put(key, ctx->store_rev, pair);
+		json_decref(pair);
+	}
+out:
+	free(key);
+	return rc;
 }
 
 /* 0 with the context filled as far as the caller goes, -1 after a reply, 1 when a public
@@ -255,6 +394,9 @@ static int resolve_identity(const struct guard_deps *deps, struct http_req *req,
 			return 0;
 		return backend_failed(req, access, "session", &e);
 	}
+	/* Without a revision (MongoDB, or a failure the reads below report) nothing is kept. */
+	if (store_revision(deps->store, &ctx->store_rev, &e) != 0)
+		ctx->store_rev = 0;
 	return load_user(deps, req, access, ctx, user_id);
 }
 
@@ -310,6 +452,8 @@ static int not_found(struct http_req *req)
 
 static int load_team_ids(const struct guard_deps *deps, struct http_req *req, struct guard_ctx *ctx)
 {
+	static const char *const team_only[] = {"teamId", NULL};
+	const struct store_find_opts opts = {.fields = team_only};
 	json_t *filter = json_pack("{s:s, s:s}", "workspaceId", ctx->workspace_id, "userId",
 				   ctx->user_id);
 	json_t *docs = NULL, *doc;
@@ -319,7 +463,7 @@ static int load_team_ids(const struct guard_deps *deps, struct http_req *req, st
 
 	if (filter == NULL)
 		abort();
-	rc = store_find(deps->store, "workspace_team_memberships", filter, NULL, &docs, NULL, &e);
+	rc = store_find(deps->store, "workspace_team_memberships", filter, &opts, &docs, NULL, &e);
 	json_decref(filter);
 	if (rc != 0)
 		return backend_failed(req, ACCESS_WORKSPACE, "team memberships", &e);
@@ -333,24 +477,29 @@ static int load_team_ids(const struct guard_deps *deps, struct http_req *req, st
 	return 0;
 }
 
-/* Outside the tenant is 404 whatever the reason (TEN-7); inside it, a missing permission is
- * 403 with the route's own code. */
-static int check_workspace(const struct guard_deps *deps, struct http_req *req,
-			   const struct http_route *route, struct guard_ctx *ctx)
+/* 0 when the workspace exists; otherwise replies and returns -1. */
+static int workspace_exists(const struct guard_deps *deps, struct http_req *req,
+			    const struct guard_ctx *ctx)
 {
-	json_t *ws = NULL;
+	json_t *filter = json_pack("{s:s}", "_id", ctx->workspace_id);
 	struct err e = {0};
+	size_t n = 0;
+	int rc;
 
-	if (!workspace_id_normalize(http_param(req, "ws"), ctx->workspace_id))
-		return not_found(req);
-	ctx->membership = membership_in(ctx->memberships, ctx->workspace_id);
-	if (ctx->membership == NULL)
-		return not_found(req);
-	if (store_get(deps->store, "workspaces", ctx->workspace_id, &ws, &e) != 0)
+	if (filter == NULL)
+		abort();
+	/* Counting reads no document. */
+	rc = store_count(deps->store, "workspaces", filter, &n, &e);
+	json_decref(filter);
+	if (rc != 0)
 		return backend_failed(req, ACCESS_WORKSPACE, "workspace", &e);
-	if (ws == NULL)
-		return not_found(req);
-	json_decref(ws);
+	return n > 0 ? 0 : not_found(req);
+}
+
+/* The caller's role in the workspace must grant the route's permission. */
+static int check_role(const struct guard_deps *deps, struct http_req *req,
+		      const struct http_route *route, struct guard_ctx *ctx)
+{
 	/* An unknown role in the data must not grant anything (AUTH-7). */
 	if (guard_role_parse(jsonx_str(ctx->membership, "role"), &ctx->role) != 0) {
 		http_reply_error(req, 403, "request_denied", "your membership has no valid role");
@@ -363,7 +512,41 @@ static int check_workspace(const struct guard_deps *deps, struct http_req *req,
 				 "your role does not allow this");
 		return -1;
 	}
-	return load_team_ids(deps, req, ctx);
+	return 0;
+}
+
+/* Outside the tenant is 404 whatever the reason (TEN-7); inside it, a missing permission is
+ * 403 with the route's own code. Kept team ids also say that the workspace exists. */
+static int check_workspace(const struct guard_deps *deps, struct http_req *req,
+			   const struct http_route *route, struct guard_ctx *ctx)
+{
+	json_t *teams = NULL;
+	char *key = NULL;
+	int rc = -1;
+
+	if (!workspace_id_normalize(http_param(req, "ws"), ctx->workspace_id))
+		return not_found(req);
+	ctx->membership = membership_in(ctx->memberships, ctx->workspace_id);
+	if (ctx->membership == NULL)
+		return not_found(req);
+	key = kept_key("w", ctx->workspace_id, ctx->user_id);
+	teams = kept_get(key, ctx->store_rev);
+	if ((teams == NULL && workspace_exists(deps, req, ctx) != 0) ||
+	    check_role(deps, req, route, ctx) != 0)
+		goto out;
+	if (teams != NULL) {
+		json_decref(ctx->team_ids);
+		ctx->team_ids = teams;
+		teams = NULL;
+		rc = 0;
+	} else if ((rc = load_team_ids(deps, req, ctx)) == 0 &&
+		   json_array_size(ctx->team_ids) <= GUARD_CACHE_MAX_ITEMS) {
+		kept_put(key, ctx->store_rev, ctx->team_ids);
+	}
+out:
+	json_decref(teams);
+	free(key);
+	return rc;
 }
 
 /* AUTH-10: the token names the caller (workerd), never a tenant. */

@@ -10,6 +10,7 @@
 #define SECOND_GUARD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -85,6 +86,10 @@ struct guard_ctx {
 	json_t *membership;                        /* borrowed from memberships, or NULL */
 	enum guard_role role;
 	json_t *team_ids; /* caller's team ids in workspace_id (new array) */
+	/* store_revision() taken before this request's first store read, or 0 when the store
+	 * has none: a handler may reuse what it computed from reads made after the same
+	 * revision. */
+	uint64_t store_rev;
 };
 
 struct guard_deps {

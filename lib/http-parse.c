@@ -673,30 +673,53 @@ void http_headers_free(struct http_headers *h)
 	h->n = 0;
 }
 
+/* A growing string for the response head: every request builds one, so no stdio stream. */
+struct head_buf {
+	char *s;
+	size_t len, cap;
+};
+
+static void head_add(struct head_buf *b, const char *a, const char *c, const char *d)
+{
+	const char *parts[3] = {a, c, d};
+
+	for (size_t i = 0; i < 3; i++) {
+		size_t n = parts[i] != NULL ? strlen(parts[i]) : 0;
+
+		if (b->len + n + 1 > b->cap) {
+			while (b->len + n + 1 > b->cap)
+				b->cap = b->cap ? b->cap * 2 : 256;
+			b->s = realloc(b->s, b->cap);
+			if (b->s == NULL)
+				abort();
+		}
+		memcpy(b->s + b->len, parts[i] != NULL ? parts[i] : "", n + 1);
+		b->len += n;
+	}
+}
+
 char *http_response_head(int status, const char *request_id, const char *content_type,
 			 const struct http_headers *h, size_t body_len)
 {
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&buf, &size);
+	struct head_buf b = {0};
+	char num[32];
 
-	if (f == NULL)
-		abort();
-	fprintf(f, "Status: %d %s\r\nX-Request-Id: %s\r\n", status, http_status_reason(status),
-		request_id);
+	snprintf(num, sizeof(num), "%d ", status);
+	head_add(&b, "Status: ", num, http_status_reason(status));
+	head_add(&b, "\r\nX-Request-Id: ", request_id, "\r\n");
 	if (content_type != NULL && http_headers_get(h, "Content-Type") == NULL)
-		fprintf(f, "Content-Type: %s\r\n", content_type);
+		head_add(&b, "Content-Type: ", content_type, "\r\n");
 	if (http_headers_get(h, "Cache-Control") == NULL)
-		fputs("Cache-Control: no-store\r\n", f);
-	fputs("X-Content-Type-Options: nosniff\r\n", f);
+		head_add(&b, "Cache-Control: no-store\r\n", NULL, NULL);
+	head_add(&b, "X-Content-Type-Options: nosniff\r\n", NULL, NULL);
 	for (size_t i = 0; i < h->n; i++)
-		fprintf(f, "%s\r\n", h->lines[i]);
-	if (status != 204 && status != 304)
-		fprintf(f, "Content-Length: %zu\r\n", body_len);
-	fputs("\r\n", f);
-	if (ferror(f) || fclose(f) != 0)
-		abort();
-	return buf;
+		head_add(&b, h->lines[i], "\r\n", NULL);
+	if (status != 204 && status != 304 && body_len != HTTP_NO_LENGTH) {
+		snprintf(num, sizeof(num), "%zu", body_len);
+		head_add(&b, "Content-Length: ", num, "\r\n");
+	}
+	head_add(&b, "\r\n", NULL, NULL);
+	return b.s;
 }
 
 int http_parse_body(const char *ct, const char *body, size_t len, json_t **json,

@@ -87,7 +87,9 @@ void http_headers_free(struct http_headers *h);
 
 /* The CGI response head: Status, X-Request-Id, Content-Type (when content_type is not NULL
  * and h has none), Cache-Control: no-store (unless h has one), X-Content-Type-Options:
- * nosniff, h's lines, Content-Length (not for 204 and 304) and the blank line. malloc'd. */
+ * nosniff, h's lines, Content-Length (not for 204 and 304, nor for body_len HTTP_NO_LENGTH,
+ * a streamed reply) and the blank line. malloc'd. */
+#define HTTP_NO_LENGTH ((size_t)-1)
 char *http_response_head(int status, const char *request_id, const char *content_type,
 			 const struct http_headers *h, size_t body_len);
 

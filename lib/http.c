@@ -65,6 +65,7 @@ struct http_req {
 	struct http_headers headers;
 	int status; /* 0 until replied */
 	size_t bytes_out;
+	bool streaming, gone; /* http_stream_begin was called; a stream write failed */
 	char error_code[ERROR_CODE_MAX];
 };
 
@@ -74,7 +75,7 @@ struct server_state {
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* to unlink, or "" */
 	ino_t unix_ino;
 	pthread_mutex_t accept_lock;
-	pthread_t threads[HTTP_MAX_THREADS];
+	pthread_t threads[HTTP_MAX_STREAM_THREADS];
 };
 
 static atomic_bool stopping;
@@ -267,6 +268,49 @@ int http_reply_json(struct http_req *r, int status, json_t *body)
 	return rc;
 }
 
+int http_reply_json_text(struct http_req *r, int status, const char *text, size_t len)
+{
+	return send_reply(r, status, JSON_TYPE, text, len);
+}
+
+int http_stream_begin(struct http_req *r, int status, const char *content_type)
+{
+	if (r->status != 0) {
+		log_error("a stream after a reply (%d) was dropped", r->status);
+		return -1;
+	}
+	r->status = status;
+	r->streaming = true;
+	char *head = http_response_head(status, r->request_id, content_type, &r->headers,
+					HTTP_NO_LENGTH);
+	FCGX_PutStr(head, (int)strlen(head), r->fcgi->out);
+	free(head);
+	if (FCGX_FFlush(r->fcgi->out) != 0 || FCGX_GetError(r->fcgi->out) != 0) {
+		r->gone = true;
+		return -1;
+	}
+	return 0;
+}
+
+int http_stream_write(struct http_req *r, const char *buf, size_t len)
+{
+	if (!r->streaming || r->gone)
+		return -1;
+	if (len > 0 && (FCGX_PutStr(buf, (int)len, r->fcgi->out) != (int)len ||
+			FCGX_FFlush(r->fcgi->out) != 0 || FCGX_GetError(r->fcgi->out) != 0)) {
+		r->gone = true;
+		log_info("the client went away during a stream");
+		return -1;
+	}
+	r->bytes_out += len;
+	return 0;
+}
+
+bool http_stream_gone(const struct http_req *r)
+{
+	return r->gone;
+}
+
 int http_reply_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
 {
 	char msg[ERR_MSG_MAX];
@@ -451,6 +495,42 @@ static void handle(const struct http_server *srv, FCGX_Request *fr)
 	log_set_request_id(NULL);
 }
 
+/* Whether all of the request's input has arrived and been read, and nothing more waits on
+ * the socket. Only what already arrived is looked at: the socket is non-blocking meanwhile, so
+ * a peer that has not sent its end of input yet only makes libfcgi mark the input stream as
+ * failed, which closes the connection the careful way below. */
+static bool input_done(FCGX_Request *fr)
+{
+	int flags = fcntl(fr->ipcFd, F_GETFL);
+	bool done;
+	char probe;
+
+	if (flags < 0 || fcntl(fr->ipcFd, F_SETFL, flags | O_NONBLOCK) != 0)
+		return false;
+	done = FCGX_GetChar(fr->in) == EOF && FCGX_GetError(fr->in) == 0 &&
+	       recv(fr->ipcFd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	       (errno == EAGAIN || errno == EWOULDBLOCK);
+	/* Restoring what F_GETFL returned cannot fail on the same open socket. */
+	(void)fcntl(fr->ipcFd, F_SETFL, flags);
+	return done;
+}
+
+/* Ends the request and closes its connection. libfcgi closes by shutting its side down and
+ * waiting (up to 2 s) for the web server to close first, so that input still unread cannot
+ * reset the connection under a reply not yet read. When there is no such input there is
+ * nothing to reset, and the connection is closed at once: detached, libfcgi skips the wait
+ * on the web server it would otherwise do for every request. */
+static void finish(FCGX_Request *fr)
+{
+	if (input_done(fr))
+		/* Fails only without a connection, which then has nothing to close. */
+		(void)FCGX_Detach(fr);
+	/* A kept connection would hold the accept lock while waiting for its next request,
+	 * starving the other workers: close it after every reply. */
+	fr->keepConnection = 0;
+	FCGX_Finish_r(fr);
+}
+
 static void *worker_main(void *arg)
 {
 	struct server_state *st = arg;
@@ -474,10 +554,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		handle(st->srv, &fr);
-		/* A kept connection would hold the accept lock while waiting for its next
-		 * request, starving the other workers: close it after every reply. */
-		fr.keepConnection = 0;
-		FCGX_Finish_r(&fr);
+		finish(&fr);
 	}
 	FCGX_Free(&fr, 1);
 	return NULL;
@@ -648,18 +725,24 @@ static int workers_start(struct server_state *st, struct saved_signals *old, str
 	sigset_t stopset;
 	int n = 0;
 
+	pthread_attr_t attr;
 	sigemptyset(&stopset);
 	sigaddset(&stopset, SIGTERM);
 	sigaddset(&stopset, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stopset, &old->mask);
+	pthread_attr_init(&attr);
+	if (st->srv->stack_kib > 0 &&
+	    pthread_attr_setstacksize(&attr, st->srv->stack_kib * 1024) != 0)
+		log_warning("stack size %zu KiB refused; using the default", st->srv->stack_kib);
 	for (; n < st->srv->threads; n++) {
-		int rc = pthread_create(&st->threads[n], NULL, worker_main, st);
+		int rc = pthread_create(&st->threads[n], &attr, worker_main, st);
 
 		if (rc != 0) {
 			err_set(e, ERR_INTERNAL, "pthread_create: %s", strerror(rc));
 			break;
 		}
 	}
+	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_UNBLOCK, &stopset, NULL);
 	return n;
 }
@@ -682,8 +765,9 @@ int http_serve(const struct http_server *srv, struct err *e)
 	int pipefd[2] = {-1, -1};
 	int started, rc = -1;
 
-	if (srv->routes == NULL || srv->threads < 1 || srv->threads > HTTP_MAX_THREADS)
-		return err_set(e, ERR_INVALID, "threads must be 1..%d", HTTP_MAX_THREADS);
+	int max_threads = srv->stack_kib > 0 ? HTTP_MAX_STREAM_THREADS : HTTP_MAX_THREADS;
+	if (srv->routes == NULL || srv->threads < 1 || srv->threads > max_threads)
+		return err_set(e, ERR_INVALID, "threads must be 1..%d", max_threads);
 	/* Idempotent; http_serve runs once per process, from its main thread. */
 	if (FCGX_Init() != 0)
 		return err_set(e, ERR_INTERNAL, "FCGX_Init failed");

@@ -42,7 +42,11 @@ struct http_server {
 	const struct http_route *routes;
 	size_t nroutes;
 	http_dispatch_fn dispatch; /* may be NULL */
-	int threads;               /* worker threads, 1..HTTP_MAX_THREADS */
+	int threads; /* worker threads, 1..HTTP_MAX_THREADS (STREAM_ with stack_kib) */
+	/* Stack of each worker thread in KiB, 0 for the default. A streaming responder holds a
+	 * thread per open stream and sets it small, which also allows up to
+	 * HTTP_MAX_STREAM_THREADS threads. */
+	size_t stack_kib;
 	/* "unix:/path/to.sock" or "tcp:127.0.0.1:9000"; NULL or "" uses the inherited socket:
 	 * systemd socket activation (sd_listen_fds, checked with sd_is_socket) or fd 0 as given
 	 * by a web server or spawn-fcgi. */
@@ -90,6 +94,16 @@ int http_set_header(struct http_req *r, const char *name, const char *value); /*
 void http_set_cookie(struct http_req *r, const char *name, const char *value, long max_age);
 /* Sends status and body (stolen; NULL sends no body). */
 int http_reply_json(struct http_req *r, int status, json_t *body);
+/* Sends status and len bytes of JSON text (borrowed), e.g. a reply body a handler kept from
+ * an earlier request. */
+int http_reply_json_text(struct http_req *r, int status, const char *text, size_t len);
+/* Streamed replies (SSE): status, the headers set so far and Content-Type go out at once,
+ * with no Content-Length; each write is flushed to the web server as it is made. A write
+ * returns -1 once the client is gone (the web server closed the connection); the request
+ * then counts as replied and the handler may go on with its own work. */
+int http_stream_begin(struct http_req *r, int status, const char *content_type);
+int http_stream_write(struct http_req *r, const char *buf, size_t len);
+bool http_stream_gone(const struct http_req *r);
 /* {"error": code, "message": text} and a log line naming the code. */
 int http_reply_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

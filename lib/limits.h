@@ -68,7 +68,16 @@
 #define RUNS_STALE_HEARTBEAT_MS (20 * 60 * 1000) /* streaming, no heartbeat (B-3) */
 #define RUNS_USAGE_MODELS_MAX 16                 /* models one turn's usage names */
 #define RUNS_USAGE_KEY_MAX 200                   /* bytes of an encoded usage model key */
-#define REPLAY_MAX_CHUNKS 5000                   /* entries one run's replay stream keeps (B-13) */
+#define CHAT_MAX_MESSAGES 2000                   /* UIMessages of one chat request */
+#define CHAT_HEARTBEAT_MS 20000                  /* lease heartbeat writes at most this often */
+#define CHAT_ATTACH_WAIT_MS 1500    /* an observer waits this long for a run to become attachable */
+#define CHAT_ATTACH_BLOCK_MS 1000   /* one blocking replay read of an observer */
+#define RUNS_LIST_MAX 200           /* runs one list reply holds, newest first */
+#define RUNS_USAGE_SCAN_MAX 50000   /* runs read for one usage total */
+#define HANDOFF_PART_MAX 1600       /* bytes of one text part in a handoff transcript (B-6) */
+#define HANDOFF_TOOL_OUTPUT_MAX 700 /* bytes of one tool output in a handoff transcript */
+#define HANDOFF_TRANSCRIPT_MAX 18000         /* bytes of a handoff transcript; the tail is kept */
+#define REPLAY_MAX_CHUNKS 5000               /* entries one run's replay stream keeps (B-13) */
 #define REPLAY_TTL_S 3600                    /* a replay stream expires this long after a write */
 #define REPLAY_MAX_CHUNK_BYTES (1024 * 1024) /* one UI chunk kept for replay */
 #define REPLAY_READ_MAX 500                  /* entries one replay read returns */
@@ -88,6 +97,8 @@
 #define HTTP_MAX_COOKIES 32
 #define HTTP_MAX_RESPONSE_HEADERS 16
 #define HTTP_MAX_THREADS 64
+#define HTTP_MAX_STREAM_THREADS 4096 /* workers of a streaming responder (second-sse) */
+#define SSE_THREAD_STACK_KIB 256     /* stack of a second-sse worker: small, one per stream */
 
 /* Sessions and identity */
 #define SESSION_MAX_TTL_S (30L * 24 * 3600)
@@ -138,6 +149,13 @@
 #define APPS_LIST_MAX 1000            /* apps one list or status reply holds */
 #define APPS_PAGE 200                 /* documents per store page while scanning apps */
 #define APP_MEMBERS_MAX 2000          /* members one collaborators reply lists */
+
+/* What one process keeps between requests while the store is unchanged (lib/guard.c,
+ * fcgi/api/apps.c) */
+#define GUARD_CACHE_ENTRIES 256                /* users and (workspace, user) pairs */
+#define GUARD_CACHE_MAX_ITEMS 50               /* more memberships or teams are not kept */
+#define APPS_LIST_CACHE_ENTRIES 16             /* app list replies */
+#define APPS_LIST_CACHE_MAX_BYTES (256 * 1024) /* a longer reply is not kept */
 
 /* Workspaces, members, teams, invitations (TEN-1, API-20..API-34) */
 #define NAME_MAX_BYTES (NAME_MAX_CHARS * 4) /* a name of NAME_MAX_CHARS in UTF-8 */
@@ -215,5 +233,17 @@
 #define AGENTS_JSON_MAX_ISSUES 200         /* validation issues reported at most */
 #define AGENTS_JSON_MAX_PLACEHOLDERS 256   /* placeholders collected from one endpoint */
 #define AGENTS_JSON_MAX_LABEL 120          /* characters of an agent or tool name in an issue */
+
+/* Builder chat stream (B-8, B-9) */
+#define UIS_PARTS_MAX 5000                   /* parts of one turn's assistant message */
+#define UIS_TOOLS_MAX 2000                   /* tool calls one turn may make */
+#define UIS_TOOL_INPUT_MAX (4 * 1024 * 1024) /* bytes of one tool call's streamed input JSON */
+#define UIS_PART_TEXT_MAX (1024 * 1024)      /* bytes of one text or reasoning part */
+#define UIS_TOOL_OUTPUT_PREVIEW 20000        /* characters of a running tool's output shown */
+#define UIS_RESULT_TEXT_MAX 240              /* characters of a result message kept (B-8) */
+#define UIS_ERROR_TEXT_MAX 4000              /* bytes of a worker error text passed on */
+#define UIS_OUTPUT_PARSE_MAX (1024 * 1024)   /* bytes of a tool output parsed for its status */
+#define UIS_OUTPUT_PARSE_DEPTH 8             /* levels of a tool output unwrapped (P-5) */
+#define UIS_OUTPUT_JSON_DEPTH 64             /* nesting of a tool output parsed for it */
 
 #endif

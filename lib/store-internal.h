@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -110,6 +111,8 @@ struct store_backend {
 	void (*close)(struct store *s);
 	int (*ping)(struct store *s, struct err *e);
 	int (*verify)(struct store *s, struct err *e);
+	/* store_revision(); NULL when the backend cannot detect writes of other processes. */
+	int (*revision)(struct store *s, uint64_t *rev, struct err *e);
 	/* Creates the collection and its indexes if missing; idempotent, safe across processes. */
 	int (*ensure_collection)(struct store *s, const struct store_collection *c, struct err *e);
 	/* doc already checked and has a string "_id". */

@@ -12,6 +12,10 @@
  * handler, which polls with sleeps. Other processes are kept out by SQLite's file locks, and
  * busy_timeout_ms bounds how long a writer waits for them.
  *
+ * store_revision() reads PRAGMA data_version on a connection of its own that never writes:
+ * SQLite changes that value whenever another connection, of this process or any other, has
+ * committed since the connection's previous read, so a changed value bumps our counter.
+ *
  * URI: "sqlite:PATH" or "sqlite:///ABS/PATH", optionally followed by "?key=value&...":
  *   busy_timeout_ms=N        0..STORE_SQLITE_MAX_BUSY_MS, default 5000
  *   synchronous=full|normal  default full: a commit is on disk before it is acknowledged;
@@ -34,6 +38,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +64,14 @@ struct sqlite_impl {
 	sqlite3 *idle[STORE_SQLITE_MAX_POOL];
 	size_t nidle, nopen;
 	pthread_mutex_t write_mu; /* one writer of this process at a time */
+	pthread_mutex_t rev_mu;   /* guards the four below */
+	sqlite3 *rev_db;          /* a connection that only ever reads PRAGMA data_version */
+	sqlite3_stmt *rev_st;
+	int64_t rev_seen; /* the data_version rev_db saw last */
+	uint64_t rev;     /* store_revision(): bumped whenever rev_seen changes */
 };
+
+static atomic_uint_fast64_t revisions; /* the last revision handed out */
 
 /* SQL text with the JSON values its "?" placeholders take, in order (borrowed). */
 struct sql {
@@ -767,8 +779,11 @@ static void sqlite_close(struct store *s)
 		return;
 	for (size_t i = 0; i < impl->nidle; i++)
 		conn_close(impl->idle[i]);
+	if (impl->rev_db != NULL)
+		conn_close(impl->rev_db); /* finalizes rev_st too */
 	pthread_mutex_destroy(&impl->mu);
 	pthread_mutex_destroy(&impl->write_mu);
+	pthread_mutex_destroy(&impl->rev_mu);
 	pthread_cond_destroy(&impl->cv);
 	free(impl->path);
 	free(impl);
@@ -784,7 +799,7 @@ static int sqlite_open(struct store *s, const char *uri, struct err *e)
 		abort();
 	if (pthread_mutex_init(&impl->mu, NULL) != 0 ||
 	    pthread_mutex_init(&impl->write_mu, NULL) != 0 ||
-	    pthread_cond_init(&impl->cv, NULL) != 0)
+	    pthread_mutex_init(&impl->rev_mu, NULL) != 0 || pthread_cond_init(&impl->cv, NULL) != 0)
 		abort();
 	s->impl = impl;
 	/* One connection now, so a bad path or a locked file fails the open, not a later call. */
@@ -807,6 +822,51 @@ static int sqlite_ping(struct store *s, struct err *e)
 		return -1;
 	rc = query_text(db, "SELECT 1", one, sizeof(one), e);
 	conn_return(impl, db);
+	return rc;
+}
+
+/* Opens rev_db and its statement on first use; called with rev_mu held. */
+static int rev_open(struct sqlite_impl *impl, struct err *e)
+{
+	int rc;
+
+	if (impl->rev_st != NULL)
+		return 0;
+	if (impl->rev_db == NULL && conn_open(impl, &impl->rev_db, e) != 0)
+		return -1;
+	rc = sqlite3_prepare_v3(impl->rev_db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+				&impl->rev_st, NULL);
+	return rc == SQLITE_OK ? 0 : db_err(impl->rev_db, rc, e);
+}
+
+static int sqlite_revision(struct store *s, uint64_t *rev, struct err *e)
+{
+	struct sqlite_impl *impl = impl_of(s);
+	int64_t seen;
+	int rc = -1, step;
+
+	lock(&impl->rev_mu);
+	if (rev_open(impl, e) != 0)
+		goto out;
+	step = sqlite3_step(impl->rev_st);
+	if (step != SQLITE_ROW) {
+		db_err(impl->rev_db, step, e);
+		goto out;
+	}
+	seen = sqlite3_column_int64(impl->rev_st, 0);
+	/* Drawn from one counter for every store of the process, so two stores never share a
+	 * revision; 0 is never one. */
+	if (impl->rev == 0 || seen != impl->rev_seen) {
+		impl->rev_seen = seen;
+		impl->rev = atomic_fetch_add(&revisions, 1) + 1;
+	}
+	*rev = impl->rev;
+	rc = 0;
+out:
+	if (impl->rev_st != NULL)
+		/* The step's error, if any, was reported above. */
+		(void)sqlite3_reset(impl->rev_st);
+	unlock(&impl->rev_mu);
 	return rc;
 }
 
@@ -1230,6 +1290,7 @@ const struct store_backend store_backend_sqlite = {
 	.close = sqlite_close,
 	.ping = sqlite_ping,
 	.verify = sqlite_verify,
+	.revision = sqlite_revision,
 	.ensure_collection = sqlite_ensure_collection,
 	.insert = sqlite_insert,
 	.find = sqlite_find,

@@ -197,6 +197,14 @@ int store_ping(struct store *s, struct err *e)
 	return s->backend->ping(s, e);
 }
 
+int store_revision(struct store *s, uint64_t *rev, struct err *e)
+{
+	*rev = 0;
+	if (s->backend->revision == NULL)
+		return err_set(e, ERR_UNSUPPORTED, "%s: no revision", s->backend->name);
+	return s->backend->revision(s, rev, e);
+}
+
 int store_verify(struct store *s, struct err *e)
 {
 	return s->backend->verify(s, e);

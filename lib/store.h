@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -70,6 +71,12 @@ const char *store_backend_name(const struct store *s); /* "sqlite" or "mongodb" 
 int store_ping(struct store *s, struct err *e) __attribute__((warn_unused_result));
 /* Deep consistency check (SQLite: PRAGMA integrity_check). */
 int store_verify(struct store *s, struct err *e) __attribute__((warn_unused_result));
+/* A number that changes whenever any write, by this process or another, has been committed
+ * since the last call: a reply computed from reads made after a call that returned R is still
+ * current while later calls return R. It never repeats within a process. ERR_UNSUPPORTED when
+ * the backend cannot tell (MongoDB), so callers must not cache. */
+int store_revision(struct store *s, uint64_t *rev, struct err *e)
+	__attribute__((warn_unused_result));
 
 /* Inserts `doc` (borrowed). When it has no "_id", a new 96-bit hex id is set into it. */
 int store_insert(struct store *s, const char *coll, json_t *doc, struct err *e)

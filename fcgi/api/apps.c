@@ -9,16 +9,25 @@
  * caller cannot see answers 404 app_not_found, exactly like one that does not exist or belongs
  * to another workspace; a visible app with a missing capability answers 403 forbidden.
  * Deleting an app also deletes everything stored under it (snapshots, builder and agent runs,
- * draft and published data, integration grants, attachments), each scoped by workspaceId. */
+ * draft and published data, integration grants, attachments), each scoped by workspaceId.
+ *
+ * The list reply is kept per (workspace, caller, role, caller's teams), the only inputs
+ * besides the workspace's apps, and reused only by a request whose guard got the same
+ * store_revision(): that number moves on every write any process commits to the store, so a
+ * kept reply is exactly what computing it again would give. The guard still checks the
+ * session in Redis on every request. */
 #include <config.h>
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "fcgi/api/api.h"
+#include "lib/appaccess.h"
 #include "lib/ids.h"
 #include "lib/jsonx.h"
 #include "lib/limits.h"
@@ -312,11 +321,6 @@ static int runtime_settings(const json_t *fields, json_t *settings)
 	return 0;
 }
 
-struct app_access {
-	const json_t *app; /* borrowed */
-	bool admin, creator, collaborator, published_viewer;
-};
-
 enum app_need { NEED_VIEW, NEED_COLLAB, NEED_MANAGE };
 
 static bool str_eq(const char *a, const char *b)
@@ -336,72 +340,6 @@ static bool array_has(const json_t *arr, const char *s)
 	return false;
 }
 
-static bool arrays_meet(const json_t *a, const json_t *b)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach (a, i, v) {
-		if (json_is_string(v) && array_has(b, json_string_value(v)))
-			return true;
-	}
-	return false;
-}
-
-static bool nonempty_str(const json_t *doc, const char *key)
-{
-	const char *s = jsonx_str(doc, key);
-
-	return s != NULL && *s != '\0';
-}
-
-/* GOV-1: a missing status is the legacy "published". */
-static const char *publish_status(const json_t *app)
-{
-	const char *s = jsonx_str(app, "publishStatus");
-
-	return s != NULL ? s : "published";
-}
-
-/* GOV-3 "has published version". */
-static bool has_published_version(const json_t *app)
-{
-	json_t *legacy = json_object_get(app, "publishedSourceFiles");
-
-	return nonempty_str(app, "publishedSnapshotId") ||
-	       (strcmp(publish_status(app), "published") == 0 &&
-		nonempty_str(app, "draftSnapshotId")) ||
-	       (json_is_object(legacy) && json_object_size(legacy) > 0);
-}
-
-static void access_of(const struct guard_ctx *ctx, const json_t *app, struct app_access *a)
-{
-	const char *visibility = jsonx_str(app, "visibility");
-
-	a->app = app;
-	a->admin = ctx->role == ROLE_ADMIN || ctx->role == ROLE_OWNER;
-	a->creator = str_eq(jsonx_str(app, "createdByUserId"), ctx->user_id);
-	a->collaborator = array_has(json_object_get(app, "collaboratorUserIds"), ctx->user_id);
-	a->published_viewer = has_published_version(app) &&
-			      (visibility == NULL || strcmp(visibility, "workspace") == 0 ||
-			       arrays_meet(json_object_get(app, "teamIds"), ctx->team_ids));
-}
-
-static bool can_view(const struct app_access *a)
-{
-	return a->admin || a->creator || a->collaborator || a->published_viewer;
-}
-
-static bool can_collaborate(const struct app_access *a)
-{
-	return a->admin || a->creator || a->collaborator;
-}
-
-static bool can_manage(const struct app_access *a)
-{
-	return a->admin || a->creator;
-}
-
 /* TEN-6c: what the sidebar (and the status route) shows, without the admin bypass. */
 static bool sidebar_visible(const struct app_access *a)
 {
@@ -414,9 +352,9 @@ static bool access_allows(const struct app_access *a, enum app_need need)
 	case NEED_VIEW:
 		return true;
 	case NEED_COLLAB:
-		return can_collaborate(a);
+		return app_can_collaborate(a);
 	case NEED_MANAGE:
-		return can_manage(a);
+		return app_can_manage(a);
 	}
 	return false;
 }
@@ -443,8 +381,8 @@ static int app_open(struct http_req *req, enum app_need need, json_t **app, stru
 		return -1;
 	}
 	if (*app != NULL)
-		access_of(ctx, *app, a);
-	if (*app == NULL || !can_view(a)) {
+		app_access_of(ctx, *app, a);
+	if (*app == NULL || !app_can_view(a)) {
 		json_decref(*app);
 		*app = NULL;
 		return refuse(req, 404, "app_not_found", "no such app");
@@ -481,12 +419,12 @@ static json_t *app_view(const json_t *app, bool masked)
 		"createdByUserId", masked ? json_null() : field_or_null(app, "createdByUserId"),
 		"createdAt", field_or_null(app, "createdAt"), "updatedAt",
 		field_or_null(app, "updatedAt"), "publishStatus",
-		masked ? "published" : publish_status(app), "teamIds",
+		masked ? "published" : app_publish_status(app), "teamIds",
 		masked ? json_array() : array_or_empty(app, "teamIds"), "collaboratorUserIds",
 		masked ? json_array() : array_or_empty(app, "collaboratorUserIds"));
 }
 
-/* A superset of what a non-admin can see, so the store skips the rest; access_of() decides.
+/* A superset of what a non-admin can see, so the store skips the rest; app_access_of() decides.
  * New reference. */
 static json_t *scan_filter(const struct guard_ctx *ctx, bool narrow)
 {
@@ -509,7 +447,7 @@ struct scan {
 	void *arg;
 };
 
-/* What access_of() and app_view() read: a list parses these, not whole app documents
+/* What app_access_of() and app_view() read: a list parses these, not whole app documents
  * (most of an app's fields are approval and snapshot state no list shows). */
 static const char *const scan_fields[] = {
 	"workspaceId",
@@ -547,7 +485,7 @@ static int apps_scan(struct http_req *req, const struct scan *sc, struct err *e)
 		json_array_foreach (docs, i, doc) {
 			struct app_access a;
 
-			access_of(ctx, doc, &a);
+			app_access_of(ctx, doc, &a);
 			if (emitted >= APPS_LIST_MAX || !sc->keep(&a))
 				continue;
 			if (sc->emit(req, &a, sc->arg, e) != 0)
@@ -671,7 +609,7 @@ static int reply_name_err(struct http_req *req, const struct err *e)
 
 static bool keep_visible(const struct app_access *a)
 {
-	return can_view(a);
+	return app_can_view(a);
 }
 
 static int emit_list_item(struct http_req *req, const struct app_access *a, void *arg,
@@ -686,6 +624,147 @@ static int emit_list_item(struct http_req *req, const struct app_access *a, void
 	return 0;
 }
 
+/* A kept list reply; refs counts the cache's hold and each reply being written. */
+struct list_text {
+	size_t refs, len;
+	char body[];
+};
+
+struct list_entry {
+	char *key; /* list_key(), or NULL for a free slot */
+	uint64_t rev, used;
+	struct list_text *text;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	uint64_t tick;
+	struct list_entry slot[APPS_LIST_CACHE_ENTRIES];
+} list_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void list_text_put(struct list_text *t)
+{
+	bool last;
+
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&list_cache.mu);
+	last = --t->refs == 0;
+	pthread_mutex_unlock(&list_cache.mu);
+	if (last)
+		free(t);
+}
+
+/* Appends "<length>:<bytes>|"; the lengths keep any two different inputs apart. */
+static char *key_part(char *p, const char *s, size_t len)
+{
+	p += sprintf(p, "%zu:", len);
+	memcpy(p, s, len);
+	p[len] = '|';
+	return p + len + 1;
+}
+
+/* Everything besides the apps that the reply depends on (malloc'd). */
+static char *list_key(const struct guard_ctx *ctx)
+{
+	const char *fixed[3] = {ctx->workspace_id, ctx->user_id, guard_role_name(ctx->role)};
+	size_t size = 1, i;
+	char *key, *p;
+	json_t *t;
+
+	for (i = 0; i < 3; i++)
+		size += strlen(fixed[i]) + 22;
+	json_array_foreach (ctx->team_ids, i, t)
+		size += json_string_length(t) + 22;
+	key = malloc(size);
+	if (key == NULL)
+		abort();
+	p = key;
+	for (i = 0; i < 3; i++)
+		p = key_part(p, fixed[i], strlen(fixed[i]));
+	json_array_foreach (ctx->team_ids, i, t)
+		p = key_part(p, json_string_value(t), json_string_length(t));
+	*p = '\0';
+	return key;
+}
+
+/* The slot holding key, or NULL; called with the lock held. */
+static struct list_entry *list_slot(const char *key)
+{
+	for (size_t i = 0; i < APPS_LIST_CACHE_ENTRIES; i++)
+		if (list_cache.slot[i].key != NULL && strcmp(list_cache.slot[i].key, key) == 0)
+			return &list_cache.slot[i];
+	return NULL;
+}
+
+static void list_slot_clear(struct list_entry *s)
+{
+	free(s->key);
+	s->key = NULL;
+	if (s->text != NULL && --s->text->refs == 0)
+		free(s->text);
+	s->text = NULL;
+}
+
+/* The reply kept for key at exactly rev (a new hold for list_text_put), or NULL. */
+static struct list_text *list_cache_get(const char *key, uint64_t rev)
+{
+	struct list_text *t = NULL;
+	struct list_entry *s;
+
+	pthread_mutex_lock(&list_cache.mu);
+	s = list_slot(key);
+	if (s != NULL && s->rev == rev) {
+		s->used = ++list_cache.tick;
+		t = s->text;
+		t->refs++;
+	} else if (s != NULL && s->rev < rev) {
+		list_slot_clear(s);
+	}
+	pthread_mutex_unlock(&list_cache.mu);
+	return t;
+}
+
+/* Keeps a copy of the reply computed from reads made after store_revision() gave rev; a
+ * reply of a later revision already kept for key stays. */
+static void list_cache_put(char *key_stolen, uint64_t rev, const char *body, size_t len)
+{
+	struct list_text *t;
+	struct list_entry *s, *lru;
+
+	if (len > APPS_LIST_CACHE_MAX_BYTES) {
+		free(key_stolen);
+		return;
+	}
+	t = malloc(sizeof(*t) + len);
+	if (t == NULL)
+		abort();
+	t->refs = 1;
+	t->len = len;
+	memcpy(t->body, body, len);
+	pthread_mutex_lock(&list_cache.mu);
+	s = list_slot(key_stolen);
+	if (s != NULL && s->rev > rev) {
+		pthread_mutex_unlock(&list_cache.mu);
+		free(key_stolen);
+		free(t);
+		return;
+	}
+	if (s == NULL) {
+		lru = &list_cache.slot[0];
+		for (size_t i = 0; i < APPS_LIST_CACHE_ENTRIES && lru->key != NULL; i++)
+			if (list_cache.slot[i].key == NULL || list_cache.slot[i].used < lru->used)
+				lru = &list_cache.slot[i];
+		s = lru;
+	}
+	list_slot_clear(s);
+	s->key = key_stolen;
+	s->rev = rev;
+	s->used = ++list_cache.tick;
+	s->text = t;
+	pthread_mutex_unlock(&list_cache.mu);
+}
+
 static int apps_list(struct http_req *req)
 {
 	struct guard_ctx *ctx = api_ctx(req);
@@ -694,13 +773,42 @@ static int apps_list(struct http_req *req)
 			  .keep = keep_visible,
 			  .emit = emit_list_item,
 			  .arg = items};
+	struct list_text *kept = NULL;
 	struct err e = {0};
+	uint64_t rev = ctx->store_rev;
+	json_t *body;
+	char *key = NULL, *text;
+	size_t len = 0;
+	int rc;
 
+	/* The guard took the revision before any read of this request; without one (MongoDB)
+	 * nothing is kept. */
+	if (rev != 0) {
+		key = list_key(ctx);
+		kept = list_cache_get(key, rev);
+	}
+	if (kept != NULL) {
+		json_decref(items);
+		free(key);
+		rc = http_reply_json_text(req, 200, kept->body, kept->len);
+		list_text_put(kept);
+		return rc;
+	}
 	if (apps_scan(req, &sc, &e) != 0) {
 		json_decref(items);
+		free(key);
 		return http_reply_err(req, &e);
 	}
-	return http_reply_json(req, 200, json_pack("{s:o}", "items", items));
+	body = json_pack("{s:o}", "items", items);
+	if (body == NULL)
+		abort();
+	text = jsonx_dumps_compact(body, &len);
+	json_decref(body);
+	rc = http_reply_json_text(req, 200, text, len);
+	if (key != NULL)
+		list_cache_put(key, rev, text, len);
+	free(text);
+	return rc;
 }
 
 static const struct field create_fields[] = {
@@ -840,7 +948,7 @@ out:
 
 static bool keep_status(const struct app_access *a)
 {
-	return sidebar_visible(a) && can_collaborate(a);
+	return sidebar_visible(a) && app_can_collaborate(a);
 }
 
 /* statuses[appId] = the status of the app's latest builder run, when it has one. */
@@ -884,7 +992,7 @@ static int app_get(struct http_req *req)
 
 	if (app_open(req, NEED_VIEW, &app, &a) != 0)
 		return 0;
-	rc = http_reply_json(req, 200, app_view(app, !can_collaborate(&a)));
+	rc = http_reply_json(req, 200, app_view(app, !app_can_collaborate(&a)));
 	json_decref(app);
 	return rc;
 }

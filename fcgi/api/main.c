@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,13 @@
 #include "fcgi/api/api.h"
 #include "lib/log.h"
 #include "lib/service.h"
+
+/* Requests allocate and free the same sizes over and over. Above these, glibc would hand
+ * freed memory back to the kernel and fault it in again on the next request; and without
+ * fastbins (small sizes still go through the per-thread cache), the large buffers every
+ * request takes do not make glibc consolidate all the small chunks freed since. */
+#define API_MALLOC_TRIM_BYTES (32 * 1024 * 1024)
+#define API_MALLOC_MMAP_BYTES (4 * 1024 * 1024)
 
 extern char **environ;
 
@@ -77,6 +85,10 @@ int main(int argc, char **argv)
 	int c, check = 0, rc = 1;
 
 	log_init("second-api", LOG_LEVEL_INFO, LOG_TARGET_AUTO);
+	/* Tuning only: when refused, the defaults still work. */
+	(void)mallopt(M_TRIM_THRESHOLD, API_MALLOC_TRIM_BYTES);
+	(void)mallopt(M_MMAP_THRESHOLD, API_MALLOC_MMAP_BYTES);
+	(void)mallopt(M_MXFAST, 0);
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		if (c == 'c')
 			file = optarg;

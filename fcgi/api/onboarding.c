@@ -858,6 +858,8 @@ refused:
 /* workspaceId -> name for the caller's memberships, STORE_MAX_IN_VALUES ids a query. */
 static int workspace_names(struct api *api, const json_t *memberships, json_t *names, struct err *e)
 {
+	static const char *const name_only[] = {"name", NULL};
+	const struct store_find_opts opts = {.fields = name_only};
 	size_t n = json_array_size(memberships);
 
 	for (size_t from = 0; from < n; from += STORE_MAX_IN_VALUES) {
@@ -872,7 +874,7 @@ static int workspace_names(struct api *api, const json_t *memberships, json_t *n
 				abort();
 		}
 		filter = must(json_pack("{s:{s:o}}", "_id", "$in", ids));
-		rc = store_find(api->store, "workspaces", filter, NULL, &docs, NULL, e);
+		rc = store_find(api->store, "workspaces", filter, &opts, &docs, NULL, e);
 		json_decref(filter);
 		if (rc != 0)
 			return -1;

@@ -635,6 +635,117 @@ Test(apps, list_is_newest_first_and_complete)
 		free(ids[i]);
 }
 
+/* Applies a store update to every document of coll matching filter, bypassing the API. */
+static void store_set(const char *coll, json_t *filter_stolen, const char *update_json)
+{
+	json_t *update = json_loads(update_json, 0, NULL);
+	struct err e = {0};
+	size_t matched = 0;
+
+	cr_assert_not_null(update, "bad update %s", update_json);
+	cr_assert_eq(store_update_many(env.store, coll, filter_stolen, update, &matched, &e), 0,
+		     "%s", e.msg);
+	cr_assert_gt(matched, 0, "%s: nothing matched", coll);
+	json_decref(filter_stolen);
+	json_decref(update);
+}
+
+static void store_remove(const char *coll, json_t *filter_stolen)
+{
+	struct err e = {0};
+	size_t n = 0;
+
+	cr_assert_eq(store_delete_many(env.store, coll, filter_stolen, &n, &e), 0, "%s", e.msg);
+	cr_assert_gt(n, 0, "%s: nothing deleted", coll);
+	json_decref(filter_stolen);
+}
+
+/* The name the caller's list shows for id, or "" when the list does not hold it (static). */
+static const char *listed_name(enum who who, const char *id)
+{
+	static char name[128];
+	json_t *j = call(who, "GET", apps_path(w.ws, NULL, NULL), NULL, 200), *item;
+	size_t i;
+
+	name[0] = '\0';
+	json_array_foreach (json_object_get(j, "items"), i, item) {
+		if (strcmp(jsonx_str(item, "id"), id) == 0)
+			snprintf(name, sizeof(name), "%s", jsonx_str(item, "name"));
+	}
+	json_decref(j);
+	return name;
+}
+
+/* second-api keeps list replies and what the guard read while the store is unchanged: every
+ * write, by the server or by another process (this one, straight into the store), must show
+ * on the very next request. Each step asks twice, so the second answer is a kept one. */
+Test(apps, kept_answers_follow_every_write)
+{
+	char team[ID_HEX_LEN + 1], now[TIME_ISO_LEN + 1], body[256];
+	char *id = app_new(OWNER, "Kept"), *other = app_new(OWNER, "Owner only");
+
+	time_now_iso8601(now);
+	id_new(team);
+	for (int k = 0; k < 2; k++)
+		cr_assert_str_eq(listed_name(MEMBER, id), "");
+
+	/* Published to a team: visible once the member joins it, gone when they leave. */
+	snprintf(body, sizeof(body),
+		 "{\"$set\":{\"publishedSnapshotId\":\"aaaaaaaaaaaaaaaaaaaaaaaa\","
+		 "\"visibility\":\"teams\",\"teamIds\":[\"%s\"]}}",
+		 team);
+	app_update(id, body);
+	for (int k = 0; k < 2; k++)
+		cr_assert_str_eq(listed_name(MEMBER, id), "");
+	insert("workspace_team_memberships",
+	       json_pack("{s:s, s:s, s:s, s:s}", "workspaceId", w.ws, "teamId", team, "userId",
+			 w.uid[MEMBER], "createdAt", now));
+	for (int k = 0; k < 2; k++)
+		cr_assert_str_eq(listed_name(MEMBER, id), "Kept");
+	store_remove("workspace_team_memberships",
+		     json_pack("{s:s, s:s}", "teamId", team, "userId", w.uid[MEMBER]));
+	for (int k = 0; k < 2; k++)
+		cr_assert_str_eq(listed_name(MEMBER, id), "");
+
+	/* Collaborators through the API, a rename behind the server's back. */
+	snprintf(body, sizeof(body), "{\"collaboratorUserIds\":[\"%s\"]}", w.uid[MEMBER2]);
+	for (int k = 0; k < 2; k++)
+		cr_assert_str_eq(listed_name(MEMBER2, id), "");
+	json_decref(call(OWNER, "PATCH", apps_path(w.ws, id, "/collaborators"), body, 200));
+	for (int k = 0; k < 2; k++)
+		cr_assert_str_eq(listed_name(MEMBER2, id), "Kept");
+	app_update(id, "{\"$set\":{\"name\":\"Renamed elsewhere\"}}");
+	for (int k = 0; k < 2; k++)
+		cr_assert_str_eq(listed_name(MEMBER2, id), "Renamed elsewhere");
+
+	/* A role change, then the membership removed (their only one). */
+	for (int k = 0; k < 2; k++)
+		cr_assert_str_eq(listed_name(MEMBER2, other), "");
+	store_set("workspace_memberships",
+		  json_pack("{s:s, s:s}", "workspaceId", w.ws, "userId", w.uid[MEMBER2]),
+		  "{\"$set\":{\"role\":\"admin\"}}");
+	for (int k = 0; k < 2; k++)
+		cr_assert_str_eq(listed_name(MEMBER2, other), "Owner only");
+	store_remove("workspace_memberships",
+		     json_pack("{s:s, s:s}", "workspaceId", w.ws, "userId", w.uid[MEMBER2]));
+	for (int k = 0; k < 2; k++)
+		call_err(MEMBER2, "GET", apps_path(w.ws, NULL, NULL), NULL, 403,
+			 "workspace_required");
+
+	/* The user document itself, and an app deleted behind the server's back. */
+	store_set("users", json_pack("{s:s}", "_id", w.uid[MEMBER]),
+		  "{\"$set\":{\"displayName\":\"\"}}");
+	for (int k = 0; k < 2; k++)
+		call_err(MEMBER, "GET", apps_path(w.ws, NULL, NULL), NULL, 401, "profile_required");
+	for (int k = 0; k < 2; k++)
+		cr_assert_str_eq(listed_name(OWNER, other), "Owner only");
+	store_remove("apps", json_pack("{s:s}", "_id", other));
+	for (int k = 0; k < 2; k++)
+		cr_assert_str_eq(listed_name(OWNER, other), "");
+	free(id);
+	free(other);
+}
+
 /* Who may rename, delete, change settings and manage collaborators (TEN-6b). */
 Test(apps, capabilities)
 {

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -1147,6 +1149,60 @@ Test(store, reopen_is_idempotent)
 }
 
 #ifdef CONFORMANCE_BACKEND_SQLITE
+static uint64_t revision_of(struct store *s)
+{
+	struct err e = {0};
+	uint64_t rev = 0;
+
+	cr_assert_eq(store_revision(s, &rev, &e), 0, "%s", e.msg);
+	cr_assert_neq(rev, 0);
+	return rev;
+}
+
+/* Backend-specific: store_revision() moves with every commit, whoever makes it (this
+ * handle, another handle, another process), and only then. */
+Test(store, sqlite_revision_moves_with_every_commit)
+{
+	struct store *other = NULL;
+	struct err e = {0};
+	uint64_t rev = revision_of(S);
+	json_t *doc;
+	pid_t pid;
+	int status = 0;
+
+	cr_expect_eq(revision_of(S), rev, "no write, same revision");
+	cr_assert_eq(store_open(uri, &conf_schema, &other, &e), 0, "%s", e.msg);
+	cr_expect_neq(revision_of(other), rev, "two stores never share a revision");
+	insert_text("counters", "{'_id':'mine'}");
+	cr_expect_neq(revision_of(S), rev);
+	rev = revision_of(S);
+	doc = J("{'_id':'other'}");
+	cr_expect_eq(store_insert(other, "counters", doc, &e), 0, "%s", e.msg);
+	cr_expect_neq(revision_of(S), rev);
+	rev = revision_of(S);
+	cr_expect_eq(store_delete_one(other, "counters", doc, NULL, &e), 0, "%s", e.msg);
+	cr_expect_neq(revision_of(S), rev);
+	json_decref(doc);
+	store_close(other);
+	rev = revision_of(S);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct store *child = NULL;
+
+		doc = J("{'_id':'child'}");
+		_exit(store_open(uri, &conf_schema, &child, &e) == 0 &&
+				      store_insert(child, "counters", doc, &e) == 0
+			      ? 0
+			      : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's insert failed");
+	cr_expect_neq(revision_of(S), rev, "a commit of another process moves it");
+	rev = revision_of(S);
+	cr_expect_eq(revision_of(S), rev);
+}
+
 /* Backend-specific: the options of a SQLite URI, documented in store-sqlite.c. */
 Test(store, sqlite_uri_options)
 {
