@@ -126,7 +126,9 @@ int proc_spawn(const struct proc_spec *s, struct proc **out, struct err *e)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
+		/* Ignored signals survive exec: the runtime starts with every default back. */
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
 		if (dup2(s->pipe_stdin ? in[0] : devnull, 0) < 0 || dup2(o[1], 1) < 0 ||
 		    dup2(er[1], 2) < 0)
 			_exit(126);
@@ -322,6 +324,18 @@ void proc_set_timeout(struct proc *p, int ms)
 {
 	pthread_mutex_lock(&p->mu);
 	p->term_at = time_mono_ms() + ms;
+	pthread_mutex_unlock(&p->mu);
+}
+
+void proc_interrupt(struct proc *p)
+{
+	pthread_mutex_lock(&p->mu);
+	if (!p->reaped && !p->terminated) {
+		p->terminated = true;
+		kill(-p->pid, SIGINT);
+		kill(p->pid, SIGINT);
+		p->kill_at = time_mono_ms() + PROC_KILL_GRACE_MS;
+	}
 	pthread_mutex_unlock(&p->mu);
 }
 

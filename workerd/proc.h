@@ -45,6 +45,9 @@ void proc_close_stdin(struct proc *p);
 /* SIGTERM to the process group now, SIGKILL after PROC_KILL_GRACE_MS if still alive. Idempotent,
  * thread-safe, does not wait. */
 void proc_terminate(struct proc *p);
+/* Like proc_terminate but with SIGINT, which lets a CLI save its session before it exits
+ * (SIGKILL still follows after the grace period). */
+void proc_interrupt(struct proc *p);
 /* Terminates the child (as proc_terminate) once `ms` from now have passed. */
 void proc_set_timeout(struct proc *p, int ms);
 /* Reaps the child (blocking); *status as waitpid's. Returns 0, or -1 if already reaped. */

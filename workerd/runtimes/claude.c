@@ -371,9 +371,21 @@ static int run(struct turn *t, struct err *e)
 	}
 	const char *sid = jsonx_str(c->session_state, "sessionId");
 	const char *srt = jsonx_str(c->session_state, "runtimeId");
+	char sdir[WORKSPACE_PATH_MAX], sfile[WORKSPACE_PATH_MAX];
+	struct stat sst;
 	if (sid && *sid && srt && strcmp(srt, "claude-code") == 0) {
-		argv[n++] = "--resume";
-		argv[n++] = sid;
+		/* Claude does not always keep a session it was interrupted in (an approval stop):
+		 * without its file a resume would fail, so the turn starts a new session, and the
+		 * caller's transcript carries the conversation. */
+		if (claude_session_file(c->cwd, sid, sdir, sizeof(sdir), sfile, sizeof(sfile)) ==
+			    0 &&
+		    stat(sfile, &sst) == 0) {
+			argv[n++] = "--resume";
+			argv[n++] = sid;
+		} else {
+			log_notice("Claude session %s has no file here; starting a new session",
+				   sid);
+		}
 	}
 	argv[n] = NULL;
 

@@ -248,7 +248,7 @@ int runtime_finish(struct turn *t, struct proc *p, bool stopped, const char *wha
 	int status = 0;
 	proc_close_stdin(p);
 	if (stopped)
-		proc_terminate(p);
+		proc_interrupt(p);
 	proc_wait(p, &status);
 	turn_set_proc(t, NULL);
 	int rc = 0;
