@@ -112,6 +112,30 @@ const struct config_key config_keys[] = {
 		.secret = true,
 	},
 	{
+		.key = "sse.listen",
+		.type = CONFIG_STRING,
+		.def = "",
+		.help = "Where second-sse takes FastCGI connections: unix:/PATH or tcp:HOST:PORT; "
+			"empty uses the socket the web server or systemd passes.",
+	},
+	{
+		.key = "sse.threads",
+		.type = CONFIG_INT,
+		.def = "256",
+		.help = "Worker threads of one second-sse process: each open chat stream (a sender "
+			"or an observer) holds one.",
+		.min = 1,
+		.max = 4096,
+	},
+	{
+		.key = "sse.keepalive_s",
+		.type = CONFIG_INT,
+		.def = "15",
+		.help = "Seconds between keep-alive comments on a quiet observer stream.",
+		.min = 1,
+		.max = 300,
+	},
+	{
 		.key = "auth.mode",
 		.type = CONFIG_ENUM,
 		.def = "none",

@@ -401,6 +401,7 @@ static int lighttpd_start(struct tc_env *env, const char *bin)
 	env_add(envp, "WEB_DOCROOT", docroot);
 	env_add(envp, "WEB_RUN_DIR", env->dir);
 	env_add(envp, "WEB_API_SOCKET", env->api_sock);
+	env_add(envp, "WEB_SSE_SOCKET", env->sse_sock);
 	env->lighttpd_pid = spawn(argv, envp, log);
 	env_free(envp);
 	if (env->lighttpd_pid < 0)
@@ -505,6 +506,7 @@ int tc_env_start(struct tc_env *env)
 	snprintf(env->dir, sizeof(env->dir), "%s", dir);
 	snprintf(env->store_uri, sizeof(env->store_uri), "sqlite:%s/second.db", dir);
 	snprintf(env->api_sock, sizeof(env->api_sock), "%s/api.sock", dir);
+	snprintf(env->sse_sock, sizeof(env->sse_sock), "%s/sse.sock", dir);
 	if (make_docroot(env) != 0 || harness_redis_start(&env->redis, false) != 0 ||
 	    start_servers(env, lighttpd) != 0)
 		goto fail;
@@ -553,10 +555,64 @@ void tc_env_stop(struct tc_env *env)
 		procs_remove(env->lighttpd_pid);
 		env->lighttpd_pid = 0;
 	}
+	tc_sse_stop(env);
 	api_stop(env);
 	harness_redis_stop(&env->redis);
 	store_close(env->store);
 	env->store = NULL;
+}
+
+static bool sse_ready(const struct tc_env *env)
+{
+	return unix_connectable(env->sse_sock);
+}
+
+int tc_sse_start(struct tc_env *env, const char *const *extra_env)
+{
+	char bin[HARNESS_PATH_MAX + 16], log[HARNESS_PATH_MAX + 16], listen[HARNESS_PATH_MAX + 8];
+	char *argv[] = {bin, NULL};
+	char *envp[TC_ENV_MAX] = {NULL};
+	int rc;
+
+	snprintf(bin, sizeof(bin), "%s/second-sse", env_or("top_builddir", "."));
+	snprintf(log, sizeof(log), "%s/sse.log", env->dir);
+	snprintf(listen, sizeof(listen), "unix:%s", env->sse_sock);
+	env_add(envp, "PATH", env_or("PATH", "/usr/bin:/bin"));
+	env_add(envp, "SECOND_STORE_URI", env->store_uri);
+	env_add(envp, "SECOND_REDIS_URL", env->redis.url);
+	env_add(envp, "SECOND_SSE_LISTEN", listen);
+	env_add(envp, "SECOND_LOG_TARGET", "stderr");
+	env_add(envp, "SECOND_HTTP_PUBLIC_URL", env->base_url);
+	for (size_t i = 0; extra_env && extra_env[i]; i++) {
+		char key[128];
+		const char *eq = strchr(extra_env[i], '=');
+		if (!eq || (size_t)(eq - extra_env[i]) >= sizeof(key))
+			continue;
+		memcpy(key, extra_env[i], (size_t)(eq - extra_env[i]));
+		key[eq - extra_env[i]] = '\0';
+		env_add(envp, key, eq + 1);
+	}
+	env_pass(envp);
+	env->sse_pid = spawn(argv, envp, log);
+	env_free(envp);
+	if (env->sse_pid < 0)
+		return -1;
+	rc = wait_ready(env->sse_pid, sse_ready, env, log, "second-sse exited at start");
+	if (rc != 0)
+		env->sse_pid = 0;
+	return rc;
+}
+
+int tc_sse_stop(struct tc_env *env)
+{
+	int status;
+
+	if (env->sse_pid <= 0)
+		return 0;
+	status = stop_pid(env->sse_pid);
+	procs_remove(env->sse_pid);
+	env->sse_pid = 0;
+	return status;
 }
 
 int tc_api_restart(struct tc_env *env)

@@ -24,9 +24,10 @@ struct tc_env {
 	char dir[HARNESS_PATH_MAX];
 	char store_uri[HARNESS_PATH_MAX + 16];
 	char api_sock[HARNESS_PATH_MAX];
-	char base_url[64]; /* "http://127.0.0.1:PORT" */
+	char sse_sock[HARNESS_PATH_MAX]; /* second-sse's, routed by lighttpd even when not run */
+	char base_url[64];               /* "http://127.0.0.1:PORT" */
 	int port;
-	pid_t api_pid, lighttpd_pid;
+	pid_t api_pid, lighttpd_pid, sse_pid;
 	struct store *store; /* the same store, for assertions */
 };
 
@@ -34,6 +35,12 @@ int tc_env_start(struct tc_env *env);
 void tc_env_stop(struct tc_env *env);
 /* Stops and restarts second-api only (same socket and store). */
 int tc_api_restart(struct tc_env *env);
+/* Starts second-sse on env->sse_sock with the same store and Redis; extra_env (NULL-terminated
+ * "KEY=value", may be NULL) adds its workerd settings. Stopped by tc_env_stop. */
+int tc_sse_start(struct tc_env *env, const char *const *extra_env);
+/* Stops second-sse and reports how it ended (a crash or sanitizer report fails the caller's
+ * check through its exit status: 0 is a clean stop). */
+int tc_sse_stop(struct tc_env *env);
 
 struct tc_resp {
 	long status;

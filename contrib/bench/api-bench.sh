@@ -42,7 +42,7 @@ cat > "$dir/bench.conf" <<CONF
 include "$src/contrib/lighttpd/second.conf"
 fastcgi.server += ( "/hello" => (( "socket" => "$dir/hello.sock", "check-local" => "disable" )) )
 CONF
-WEB_PORT=$port WEB_DOCROOT="$dir/www" WEB_RUN_DIR="$dir/run" WEB_API_SOCKET="$dir/api.sock" \
+WEB_PORT=$port WEB_DOCROOT="$dir/www" WEB_RUN_DIR="$dir/run" WEB_API_SOCKET="$dir/api.sock" WEB_SSE_SOCKET="$dir/sse.sock" \
 	"$lighttpd" -D -f "$dir/bench.conf" &
 pids="$pids $!"
 

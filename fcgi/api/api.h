@@ -57,6 +57,7 @@ extern const struct http_route api_routes_teams[];
 extern const struct http_route api_routes_invitations[];
 extern const struct http_route api_routes_apps[];
 extern const struct http_route api_routes_audit[];
+extern const struct http_route api_routes_runs[];
 
 /* All rows of every table, joined once at start. */
 const struct http_route *api_routes(size_t *n);

@@ -1,0 +1,439 @@
+/* End-to-end tests of the builder chat through lighttpd: second-api, second-sse, workerd and
+ * the real Claude Code CLI against the scripted model.
+ *
+ * The POST stream is the AI SDK UI message stream; the assistant message assembled from it
+ * equals the one persisted; observers attaching mid-stream and after the end get the same
+ * chunks; a duplicate POST gets the empty stream, a POST during a turn already_streaming; stop
+ * ends the turn (run failed/user_stopped, no runtime process left); a plan approval ends the
+ * turn completed and the next message resumes the session. */
+#include <config.h>
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "lib/jsonx.h"
+#include "lib/sse.h"
+#include "tests/api-client.h"
+#include "tests/wd-client.h"
+
+static struct tc_env env;
+static struct wd_env wd;
+static char *owner;
+static char ws[128], app[64], base[256];
+
+static void setup(void)
+{
+	static char kv[3][600], wl[700], tok[128];
+	wd_require_clis();
+	cr_assert_eq(tc_env_start(&env), 0, "the web stack did not start");
+	wd_env_init(&wd);
+	cr_assert_eq(wd_model_start(&wd), 0, "the model server did not start");
+	snprintf(kv[0], sizeof(kv[0]), "ANTHROPIC_BASE_URL=%s", wd.model_url);
+	snprintf(kv[1], sizeof(kv[1]), "ANTHROPIC_API_KEY=test-model-key");
+	snprintf(kv[2], sizeof(kv[2]), "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1");
+	const char *wenv[] = {kv[0], kv[1], kv[2], NULL};
+	cr_assert_eq(wd_start(&wd, wenv), 0, "workerd did not start (%s)", wd.log);
+	snprintf(wl, sizeof(wl), "SECOND_WORKERD_LISTEN=unix:%s", wd.sock);
+	snprintf(tok, sizeof(tok), "SECOND_API_INTERNAL_TOKEN=%s", wd.token);
+	const char *senv[] = {wl, tok, "SECOND_SSE_KEEPALIVE_S=1", NULL};
+	cr_assert_eq(tc_sse_start(&env, senv), 0, "second-sse did not start");
+	owner = tc_login(&env, "Olive Owner", "olive@example.com");
+	char *w = tc_workspace_new(&env, owner, "Chat Works");
+	snprintf(ws, sizeof(ws), "%s", w);
+	free(w);
+	struct tc_resp r;
+	char path[256];
+	snprintf(path, sizeof(path), "/api/workspaces/%s/apps", ws);
+	cr_assert_eq(
+		tc_json(&env, owner, "POST", path,
+			"{\"appName\":\"Tasks\",\"runtimeId\":\"claude-code\",\"runtimeModel\":"
+			"\"claude-sonnet-4-5\",\"runtimeParams\":{}}",
+			&r),
+		0);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	snprintf(app, sizeof(app), "%s", jsonx_str(r.json, "id"));
+	tc_resp_free(&r);
+	snprintf(base, sizeof(base), "/api/workspaces/%s/apps/%s", ws, app);
+}
+
+static void teardown(void)
+{
+	int st = tc_sse_stop(&env);
+	wd_env_stop(&wd);
+	tc_env_stop(&env);
+	free(owner);
+	cr_expect_eq(st, 0, "second-sse did not stop cleanly (%d)", st);
+}
+
+TestSuite(chat, .init = setup, .fini = teardown, .timeout = 240);
+
+static char *new_run(void)
+{
+	struct tc_resp r;
+	char path[300];
+	snprintf(path, sizeof(path), "%s/runs", base);
+	cr_assert_eq(tc_json(&env, owner, "POST", path, NULL, &r), 0);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_expect_str_eq(jsonx_str(r.json, "status"), "pending");
+	char *id = strdup(jsonx_str(r.json, "id"));
+	tc_resp_free(&r);
+	return id;
+}
+
+/* A chat request body: the messages so far (JSON array text) plus a user message. */
+static char *chat_body(const char *earlier, const char *msg_id, const char *text)
+{
+	json_t *msgs = earlier ? json_loads(earlier, 0, NULL) : json_array();
+	json_array_append_new(msgs, json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "id", msg_id, "role",
+					      "user", "parts", "type", "text", "text", text));
+	json_t *b = json_pack("{s:s, s:o, s:s}", "id", "chat", "messages", msgs, "trigger",
+			      "submit-message");
+	char *s = json_dumps(b, JSON_COMPACT);
+	json_decref(b);
+	return s;
+}
+
+static int post_chat(const char *run, const char *body, struct tc_resp *r)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/runs/%s/chat", base, run);
+	return tc_call(&env, owner, "POST", path, "application/json", body, strlen(body), NULL, r);
+}
+
+static json_t *get_chat(const char *run)
+{
+	struct tc_resp r;
+	char path[400];
+	snprintf(path, sizeof(path), "%s/runs/%s/chat", base, run);
+	cr_assert_eq(tc_json(&env, owner, "GET", path, NULL, &r), 0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *j = json_incref(r.json);
+	tc_resp_free(&r);
+	return j;
+}
+
+/* The data payloads of an SSE body, in order ([DONE] included). */
+struct payloads {
+	json_t *list;
+};
+
+static int on_payload(void *arg, const char *data, size_t len, const char *id)
+{
+	(void)id;
+	json_array_append_new(((struct payloads *)arg)->list, json_stringn(data, len));
+	return 0;
+}
+
+static json_t *payloads_of(const char *body)
+{
+	struct payloads p = {json_array()};
+	struct sse_reader rd;
+	struct err e = {0};
+	sse_reader_init(&rd, on_payload, &p);
+	cr_assert_eq(sse_feed(&rd, body, strlen(body), &e), 0, "%s", e.msg);
+	sse_reader_free(&rd);
+	return p.list;
+}
+
+static char *text_of(const json_t *payloads)
+{
+	size_t i;
+	json_t *p;
+	char *out = calloc(1, 4096);
+	cr_assert_not_null(out);
+	json_array_foreach (payloads, i, p) {
+		json_t *ch = json_loads(json_string_value(p), 0, NULL);
+		const char *t = jsonx_str(ch, "type");
+		if (t && strcmp(t, "text-delta") == 0)
+			strncat(out, jsonx_str(ch, "delta"), 4095 - strlen(out));
+		json_decref(ch);
+	}
+	return out;
+}
+
+Test(chat, the_stream_is_a_ui_message_stream_and_is_persisted)
+{
+	char *run = new_run();
+	char *body = chat_body(NULL, "u1", "[scenario:text] Build me a task tracker.");
+	struct tc_resp r;
+	char h[128];
+	cr_assert_eq(post_chat(run, body, &r), 0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(tc_header(&r, "X-Vercel-Ai-Ui-Message-Stream", h, sizeof(h)), "v1");
+	cr_expect(strncmp(tc_header(&r, "Content-Type", h, sizeof(h)), "text/event-stream", 17) ==
+		  0);
+	cr_expect_str_eq(tc_header(&r, "X-Second-Chat-Claim-Result", h, sizeof(h)), "claimed");
+	json_t *p = payloads_of(r.body);
+	cr_assert_gt(json_array_size(p), 2, "%s", r.body);
+	cr_expect_str_eq(json_string_value(json_array_get(p, json_array_size(p) - 1)), "[DONE]");
+	char *text = text_of(p);
+	cr_expect_str_eq(text, "Hello from the scripted model. This reply streams in deltas.");
+	json_t *chat = get_chat(run);
+	cr_expect_str_eq(jsonx_str(chat, "status"), "completed", "%s", json_dumps(chat, 0));
+	json_t *msgs = json_object_get(chat, "messages");
+	cr_assert_eq(json_array_size(msgs), 2, "%s", json_dumps(chat, 0));
+	json_t *assistant = json_array_get(msgs, 1);
+	cr_expect_str_eq(jsonx_str(assistant, "role"), "assistant");
+	json_t *parts = json_object_get(assistant, "parts");
+	bool found = false;
+	size_t i;
+	json_t *part;
+	json_array_foreach (parts, i, part)
+		if (jsonx_str(part, "text") && strcmp(jsonx_str(part, "text"), text) == 0)
+			found = true;
+	cr_expect(found, "the persisted message lacks the text: %s", json_dumps(assistant, 0));
+	/* The AI SDK itself (readUIMessageStream over this very stream) assembles the message
+	 * that was persisted. */
+	char dir[HARNESS_PATH_MAX + 16], file[HARNESS_PATH_MAX + 64], cmd[3 * HARNESS_PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/sdk", env.dir);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	snprintf(file, sizeof(file), "%s/chat.sse", dir);
+	FILE *f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fputs(r.body, f);
+	fclose(f);
+	json_t *req = json_pack("{s:O, s:O}", "messages",
+				json_array_get(msgs, 0) ? json_pack("[O]", json_array_get(msgs, 0))
+							: json_array(),
+				"newId", json_object_get(assistant, "id"));
+	snprintf(file, sizeof(file), "%s/chat.request.json", dir);
+	cr_assert_eq(json_dump_file(req, file, 0), 0);
+	json_decref(req);
+	json_t *fold = json_pack("{s:O, s:b}", "message", assistant, "broken", 0);
+	snprintf(file, sizeof(file), "%s/chat.fold.json", dir);
+	cr_assert_eq(json_dump_file(fold, file, 0), 0);
+	json_decref(fold);
+	snprintf(cmd, sizeof(cmd), "node '%s/tests/e2e/check-uistream.mjs' '%s' >&2",
+		 getenv("top_srcdir") ? getenv("top_srcdir") : ".", dir);
+	cr_expect_eq(system(cmd), 0, "the AI SDK assembled another message than was persisted");
+	json_t *usage = json_object_get(chat, "usage");
+	cr_expect_eq(json_integer_value(json_object_get(usage, "totalInputTokens")), 120, "%s",
+		     json_dumps(chat, 0));
+	/* The same POST again: the empty stream. */
+	struct tc_resp again;
+	cr_assert_eq(post_chat(run, body, &again), 0);
+	json_t *p2 = payloads_of(again.body);
+	cr_expect(json_array_size(p2) >= 1);
+	cr_expect_str_eq(tc_header(&again, "X-Second-Chat-Claim-Result", h, sizeof(h)),
+			 "stale_input");
+	/* An observer after the end gets the same chunks. */
+	struct tc_resp obs;
+	char path[400];
+	snprintf(path, sizeof(path), "%s/runs/%s/chat/stream", base, run);
+	cr_assert_eq(tc_call(&env, owner, "GET", path, NULL, NULL, 0, NULL, &obs), 0);
+	cr_assert_eq(obs.status, 200, "%s", obs.body);
+	cr_expect_str_eq(tc_header(&obs, "X-Second-Stream-Replay", h, sizeof(h)), "1");
+	json_t *p3 = payloads_of(obs.body);
+	cr_expect(json_equal(p, p3), "observer:\n%s\nPOST:\n%s", obs.body, r.body);
+	json_decref(p);
+	json_decref(p2);
+	json_decref(p3);
+	json_decref(chat);
+	free(text);
+	free(body);
+	free(run);
+	tc_resp_free(&r);
+	tc_resp_free(&again);
+	tc_resp_free(&obs);
+}
+
+struct observer {
+	const char *run;
+	struct tc_resp r;
+	long status;
+};
+
+static void *observe(void *arg)
+{
+	struct observer *o = arg;
+	char path[400];
+	snprintf(path, sizeof(path), "%s/runs/%s/chat/stream", base, o->run);
+	/* 204 means "not yet" while the run streams: try again. */
+	for (int i = 0; i < 200; i++) {
+		memset(&o->r, 0, sizeof(o->r));
+		if (tc_call(&env, owner, "GET", path, NULL, NULL, 0, NULL, &o->r) != 0)
+			break;
+		if (o->r.status != 204)
+			break;
+		tc_resp_free(&o->r);
+		usleep(50000);
+	}
+	o->status = o->r.status;
+	return NULL;
+}
+
+struct sender {
+	const char *run;
+	char *body;
+	struct tc_resp r;
+};
+
+static void *send_chat(void *arg)
+{
+	struct sender *s = arg;
+	post_chat(s->run, s->body, &s->r);
+	return NULL;
+}
+
+static const char *run_status(const char *run)
+{
+	static __thread char st[32];
+	json_t *c = get_chat(run);
+	snprintf(st, sizeof(st), "%s", jsonx_str(c, "status") ? jsonx_str(c, "status") : "");
+	json_decref(c);
+	return st;
+}
+
+Test(chat, observers_mid_stream_see_what_the_sender_sees)
+{
+	char *run = new_run();
+	struct sender s = {.run = run, .body = chat_body(NULL, "u1", "[scenario:chatslow] go")};
+	pthread_t ts, t1, t2;
+	pthread_create(&ts, NULL, send_chat, &s);
+	/* Wait until the turn is streaming, then attach two observers. */
+	for (int i = 0; i < 400 && strcmp(run_status(run), "streaming") != 0; i++)
+		usleep(25000);
+	cr_assert_str_eq(run_status(run), "streaming");
+	/* A second sender during the turn: already streaming. */
+	struct tc_resp busy;
+	char h[128];
+	char *more = chat_body(
+		"[{\"id\":\"u1\",\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"text\":\"x\"}]},"
+		"{\"id\":\"a1\",\"role\":\"assistant\",\"parts\":[]}]",
+		"u2", "[scenario:text] more");
+	cr_assert_eq(post_chat(run, more, &busy), 0);
+	cr_expect_str_eq(tc_header(&busy, "X-Second-Chat-Claim-Result", h, sizeof(h)),
+			 "already_streaming");
+	cr_expect(strstr(busy.body, "still working on the current turn") != NULL, "%s", busy.body);
+	/* The very same messages during the turn: the empty stream. */
+	struct tc_resp dup;
+	cr_assert_eq(post_chat(run, s.body, &dup), 0);
+	cr_expect_str_eq(tc_header(&dup, "X-Second-Chat-Claim-Result", h, sizeof(h)),
+			 "already_streaming");
+	cr_expect_str_eq(dup.body, "data: [DONE]\n\n");
+	struct observer o1 = {.run = run}, o2 = {.run = run};
+	pthread_create(&t1, NULL, observe, &o1);
+	pthread_create(&t2, NULL, observe, &o2);
+	pthread_join(ts, NULL);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	cr_assert_eq(s.r.status, 200);
+	cr_assert_eq(o1.status, 200, "%s", o1.r.body);
+	cr_assert_eq(o2.status, 200, "%s", o2.r.body);
+	json_t *ps = payloads_of(s.r.body), *p1 = payloads_of(o1.r.body),
+	       *p2 = payloads_of(o2.r.body);
+	cr_expect(json_equal(ps, p1), "observer 1:\n%s\nsender:\n%s", o1.r.body, s.r.body);
+	cr_expect(json_equal(ps, p2), "observer 2:\n%s\nsender:\n%s", o2.r.body, s.r.body);
+	char *text = text_of(ps);
+	cr_expect_str_eq(text, "First part of a slow answer. Second part, after a pause.");
+	cr_expect_str_eq(run_status(run), "completed");
+	free(text);
+	json_decref(ps);
+	json_decref(p1);
+	json_decref(p2);
+	tc_resp_free(&s.r);
+	tc_resp_free(&o1.r);
+	tc_resp_free(&o2.r);
+	tc_resp_free(&busy);
+	tc_resp_free(&dup);
+	free(more);
+	free(s.body);
+	free(run);
+}
+
+static bool sleeper_alive(void)
+{
+	DIR *d = opendir("/proc");
+	bool found = false;
+	for (struct dirent *de; d && !found && (de = readdir(d));) {
+		char path[300], cmd[256] = {0};
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
+		fclose(f);
+		for (size_t i = 0; i + 1 < n; i++)
+			if (cmd[i] == '\0')
+				cmd[i] = ' ';
+		found = strncmp(cmd, "sleep 30", 8) == 0;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+Test(chat, stop_ends_the_turn)
+{
+	char *run = new_run();
+	struct sender s = {.run = run, .body = chat_body(NULL, "u1", "[scenario:slow] go")};
+	pthread_t ts;
+	pthread_create(&ts, NULL, send_chat, &s);
+	for (int i = 0; i < 600 && !sleeper_alive(); i++)
+		usleep(100000);
+	cr_assert(sleeper_alive(), "the slow command never started");
+	struct tc_resp r;
+	char path[400];
+	snprintf(path, sizeof(path), "%s/runs/%s/chat/stop", base, run);
+	cr_assert_eq(tc_json(&env, owner, "POST", path, "{}", &r), 0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect(json_is_true(json_object_get(r.json, "stopped")), "%s", r.body);
+	cr_expect(json_is_true(json_object_get(r.json, "workerCancelled")), "%s", r.body);
+	tc_resp_free(&r);
+	pthread_join(ts, NULL);
+	for (int i = 0; i < 30 && sleeper_alive(); i++)
+		usleep(100000);
+	cr_expect(!sleeper_alive(), "a runtime process outlived the stop");
+	json_t *chat = get_chat(run);
+	cr_expect_str_eq(jsonx_str(chat, "status"), "failed");
+	cr_expect_str_eq(jsonx_str(json_object_get(chat, "failure"), "code"), "user_stopped");
+	json_decref(chat);
+	/* A second stop: already terminal. */
+	cr_assert_eq(tc_json(&env, owner, "POST", path, "{}", &r), 0);
+	cr_expect(json_is_true(json_object_get(r.json, "alreadyTerminal")), "%s", r.body);
+	tc_resp_free(&r);
+	tc_resp_free(&s.r);
+	free(s.body);
+	free(run);
+}
+
+Test(chat, a_plan_ends_the_turn_completed_and_the_next_message_resumes)
+{
+	char *run = new_run();
+	char *body = chat_body(NULL, "u1", "[scenario:plan] Plan a task tracker.");
+	struct tc_resp r;
+	cr_assert_eq(post_chat(run, body, &r), 0);
+	cr_assert(strstr(r.body, "tool-output-available") != NULL, "%s", r.body);
+	json_t *chat = get_chat(run);
+	cr_expect_str_eq(jsonx_str(chat, "status"), "completed", "%s", json_dumps(chat, 0));
+	char *earlier = json_dumps(json_object_get(chat, "messages"), JSON_COMPACT);
+	json_decref(chat);
+	char *next = chat_body(earlier, "u2", "[scenario:resume] Approved, go ahead.");
+	struct tc_resp r2;
+	cr_assert_eq(post_chat(run, next, &r2), 0);
+	json_t *p = payloads_of(r2.body);
+	char *text = text_of(p);
+	cr_expect_str_eq(text, "Continuing the earlier conversation.", "%s", r2.body);
+	chat = get_chat(run);
+	cr_expect_str_eq(jsonx_str(chat, "status"), "completed");
+	cr_expect_eq(json_array_size(json_object_get(chat, "messages")), 4);
+	json_decref(chat);
+	json_decref(p);
+	free(text);
+	free(next);
+	free(earlier);
+	free(body);
+	free(run);
+	tc_resp_free(&r);
+	tc_resp_free(&r2);
+}
