@@ -131,7 +131,8 @@ const struct config_key config_keys[] = {
 		.key = "sse.keepalive_s",
 		.type = CONFIG_INT,
 		.def = "15",
-		.help = "Seconds between keep-alive comments on a quiet observer stream.",
+		.help = "Seconds between keep-alive comments on a quiet chat stream (sender or "
+			"observer).",
 		.min = 1,
 		.max = 300,
 	},

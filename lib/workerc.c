@@ -111,6 +111,7 @@ int wkc_call(const struct wkc *w, const char *method, const char *path, const js
 struct turn_read {
 	struct sse_reader sse;
 	wkc_data_fn fn;
+	wkc_tick_fn tick;
 	void *arg;
 	long status;
 	bool stopped, bad;
@@ -142,8 +143,17 @@ static size_t on_bytes(char *ptr, size_t size, size_t n, void *ud)
 	return rc == 0 ? size * n : 0;
 }
 
-int wkc_turn(const struct wkc *w, const char *app_id, const json_t *body, wkc_data_fn fn, void *arg,
-	     bool *lost, struct err *e)
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)dt, (void)dn, (void)ut, (void)un;
+	struct turn_read *t = ud;
+	if (t->tick)
+		t->tick(t->arg);
+	return 0;
+}
+
+int wkc_turn(const struct wkc *w, const char *app_id, const json_t *body, wkc_data_fn fn,
+	     wkc_tick_fn tick, void *arg, bool *lost, struct err *e)
 {
 	char path[WORKERC_MAX_PATH];
 	struct curl_slist *h = NULL;
@@ -155,11 +165,14 @@ int wkc_turn(const struct wkc *w, const char *app_id, const json_t *body, wkc_da
 	if (!c)
 		return err_set(e, ERR_INTERNAL, "curl_easy_init failed");
 	char *text = jsonx_dumps_compact(body, NULL);
-	struct turn_read t = {.fn = fn, .arg = arg, .c = c, .e = e};
+	struct turn_read t = {.fn = fn, .tick = tick, .arg = arg, .c = c, .e = e};
 	sse_reader_init(&t.sse, on_event, &t);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_bytes);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	/* No overall timeout (a turn can run for long), but a dead peer is noticed: workerd
 	 * sends keep-alives, so no bytes for this long means it is gone. */
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);

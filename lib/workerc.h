@@ -29,11 +29,15 @@ int wkc_call(const struct wkc *w, const char *method, const char *path, const js
 /* Return nonzero to stop reading (the connection is closed, which cancels the turn). */
 typedef int (*wkc_data_fn)(void *arg, const char *data, size_t len);
 
+/* Called about once a second while a turn's stream is quiet or flowing (for keep-alives). */
+typedef void (*wkc_tick_fn)(void *arg);
+
 /* POST /sessions/<app_id>/messages and reads the stream to its end. Returns 0 when the stream
  * ended (the callback saw everything, [DONE] included if it came) or the callback stopped it;
  * -1 with e: "Could not connect to the agent worker.", "Agent worker returned <status>",
  * or "Lost connection to the agent worker stream." (*lost set) for a read error mid-stream. */
-int wkc_turn(const struct wkc *w, const char *app_id, const json_t *body, wkc_data_fn fn, void *arg,
-	     bool *lost, struct err *e) __attribute__((warn_unused_result));
+int wkc_turn(const struct wkc *w, const char *app_id, const json_t *body, wkc_data_fn fn,
+	     wkc_tick_fn tick, void *arg, bool *lost, struct err *e)
+	__attribute__((warn_unused_result));
 
 #endif

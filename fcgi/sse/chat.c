@@ -44,7 +44,8 @@ struct chat {
 	bool gone;      /* the client went away; the turn goes on */
 	bool attachable, lost_lease, redis_warned, saw_done;
 	int64_t heartbeat_ms;
-	char *fail; /* the turn's failure text, when it failed */
+	int64_t written_ms; /* last write to the client, for keep-alives */
+	char *fail;         /* the turn's failure text, when it failed */
 };
 
 static void ui_headers(struct http_req *req)
@@ -56,6 +57,7 @@ static void ui_headers(struct http_req *req)
 
 static void write_client(struct chat *c, const char *frame, size_t len)
 {
+	c->written_ms = time_mono_ms();
 	if (!c->gone && http_stream_write(c->req, frame, len) < 0) {
 		c->gone = true;
 		log_info("chat client went away; run %s continues", c->k.run_id);
@@ -146,6 +148,14 @@ static int on_worker_data(void *arg, const char *data, size_t len)
 	flush_chunks(c);
 	/* A stop took the lease: stop reading (workerd was told to cancel by the stop). */
 	return rc < 0 || c->lost_lease ? 1 : 0;
+}
+
+/* A comment line keeps quiet connections (and proxies) from timing out; clients ignore it. */
+static void tick(void *arg)
+{
+	struct chat *c = arg;
+	if (!c->gone && time_mono_ms() - c->written_ms >= c->sse->keepalive_s * 1000L)
+		write_client(c, ": keep-alive\n\n", 14);
 }
 
 static json_t *app_settings(const json_t *body, const json_t *app)
@@ -450,7 +460,8 @@ static int chat_post(struct http_req *req)
 	if (http_stream_begin(req, 200, "text/event-stream") < 0)
 		c.gone = true;
 	bool lost = false;
-	int wrc = wkc_turn(&s->worker, k.app_id, wb, on_worker_data, &c, &lost, &e);
+	c.written_ms = time_mono_ms();
+	int wrc = wkc_turn(&s->worker, k.app_id, wb, on_worker_data, tick, &c, &lost, &e);
 	if (!c.saw_done && !c.fail && !c.lost_lease) {
 		/* B-8's last rows: the stream ended early, broke, or never started. */
 		char *why = NULL;

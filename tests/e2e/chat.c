@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -335,6 +337,8 @@ Test(chat, observers_mid_stream_see_what_the_sender_sees)
 	char *text = text_of(ps);
 	cr_expect_str_eq(text, "First part of a slow answer. Second part, after a pause.");
 	cr_expect_str_eq(run_status(run), "completed");
+	/* The pause is longer than the keep-alive interval (1 s here): comments filled it. */
+	cr_expect(strstr(s.r.body, ": keep-alive\n\n") != NULL, "%s", s.r.body);
 	free(text);
 	json_decref(ps);
 	json_decref(p1);
@@ -436,4 +440,90 @@ Test(chat, a_plan_ends_the_turn_completed_and_the_next_message_resumes)
 	free(run);
 	tc_resp_free(&r);
 	tc_resp_free(&r2);
+}
+
+static void wait_streaming(const char *run)
+{
+	for (int i = 0; i < 400 && strcmp(run_status(run), "streaming") != 0; i++)
+		usleep(25000);
+	cr_assert_str_eq(run_status(run), "streaming");
+	usleep(500000); /* into the turn: the first part has streamed */
+}
+
+Test(chat, workerd_killed_mid_turn_fails_the_run_retryably_and_a_retry_completes)
+{
+	char *run = new_run();
+	struct sender s = {.run = run, .body = chat_body(NULL, "u1", "[scenario:chatslow] go")};
+	pthread_t ts;
+	pthread_create(&ts, NULL, send_chat, &s);
+	wait_streaming(run);
+	kill(wd.pid, SIGKILL);
+	waitpid(wd.pid, NULL, 0);
+	wd.pid = 0;
+	pthread_join(ts, NULL);
+	cr_expect(strstr(s.r.body, "\"type\":\"error\"") != NULL, "%s", s.r.body);
+	json_t *chat = get_chat(run);
+	json_t *failure = json_object_get(chat, "failure");
+	cr_expect_str_eq(jsonx_str(chat, "status"), "failed", "%s", json_dumps(chat, 0));
+	cr_expect_str_eq(jsonx_str(failure, "code"), "worker_stream_failed");
+	cr_expect(json_is_true(json_object_get(failure, "retryable")));
+	cr_expect(strstr(jsonx_str(failure, "message"), "agent worker") != NULL, "%s",
+		  jsonx_str(failure, "message"));
+	json_decref(chat);
+	/* workerd is back (systemd would restart it); "Try again" re-sends the message. */
+	static char kv[3][600];
+	snprintf(kv[0], sizeof(kv[0]), "ANTHROPIC_BASE_URL=%s", wd.model_url);
+	snprintf(kv[1], sizeof(kv[1]), "ANTHROPIC_API_KEY=test-model-key");
+	snprintf(kv[2], sizeof(kv[2]), "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1");
+	const char *wenv[] = {kv[0], kv[1], kv[2], NULL};
+	cr_assert_eq(wd_start(&wd, wenv), 0, "workerd did not come back");
+	json_t *b = json_loads(s.body, 0, NULL);
+	json_object_set_new(b, "retryLastMessageId", json_string("u1"));
+	char *retry = json_dumps(b, JSON_COMPACT);
+	json_decref(b);
+	struct tc_resp r;
+	char h[64];
+	cr_assert_eq(post_chat(run, retry, &r), 0);
+	cr_expect_str_eq(tc_header(&r, "X-Second-Chat-Claim-Result", h, sizeof(h)), "claimed");
+	json_t *p = payloads_of(r.body);
+	char *text = text_of(p);
+	cr_expect_str_eq(text, "First part of a slow answer. Second part, after a pause.", "%s",
+			 r.body);
+	cr_expect_str_eq(run_status(run), "completed");
+	free(text);
+	json_decref(p);
+	free(retry);
+	tc_resp_free(&r);
+	tc_resp_free(&s.r);
+	free(s.body);
+	free(run);
+}
+
+Test(chat, redis_restarted_mid_turn_the_stream_completes_and_is_stored)
+{
+	char *run = new_run();
+	struct sender s = {.run = run, .body = chat_body(NULL, "u1", "[scenario:chatslow] go")};
+	pthread_t ts;
+	pthread_create(&ts, NULL, send_chat, &s);
+	wait_streaming(run);
+	cr_assert_eq(harness_redis_restart(&env.redis), 0);
+	pthread_join(ts, NULL);
+	cr_assert_eq(s.r.status, 200);
+	json_t *p = payloads_of(s.r.body);
+	char *text = text_of(p);
+	cr_expect_str_eq(text, "First part of a slow answer. Second part, after a pause.", "%s",
+			 s.r.body);
+	cr_expect_str_eq(json_string_value(json_array_get(p, json_array_size(p) - 1)), "[DONE]");
+	/* Sign-in sessions lived in that Redis: read the run from the store itself. */
+	json_t *doc = NULL;
+	struct err e = {0};
+	cr_assert_eq(store_get(env.store, "agent_runs", run, &doc, &e), 0, "%s", e.msg);
+	cr_expect_str_eq(jsonx_str(doc, "status"), "completed", "%s", json_dumps(doc, 0));
+	cr_expect_eq(json_array_size(json_object_get(doc, "messages")), 2);
+	json_decref(doc);
+	free(text);
+	json_decref(p);
+	tc_resp_free(&s.r);
+	free(s.body);
+	free(run);
 }
