@@ -202,10 +202,8 @@ Test(chat, the_stream_is_a_ui_message_stream_and_is_persisted)
 	cr_assert_not_null(f);
 	fputs(r.body, f);
 	fclose(f);
-	json_t *req = json_pack("{s:O, s:O}", "messages",
-				json_array_get(msgs, 0) ? json_pack("[O]", json_array_get(msgs, 0))
-							: json_array(),
-				"newId", json_object_get(assistant, "id"));
+	json_t *req = json_pack("{s:[O], s:O}", "messages", json_array_get(msgs, 0), "newId",
+				json_object_get(assistant, "id"));
 	snprintf(file, sizeof(file), "%s/chat.request.json", dir);
 	cr_assert_eq(json_dump_file(req, file, 0), 0);
 	json_decref(req);
