@@ -172,6 +172,44 @@ static json_t *app_settings(const json_t *body, const json_t *app)
 	return NULL;
 }
 
+/* B-4: when workerd lost the app's workspace (or cannot say), the draft snapshot's files go
+ * with the turn as {path: text}, and workerd writes them into the empty workspace. New ref or
+ * NULL. */
+static json_t *restore_files(struct chat *c, bool *needed)
+{
+	char path[WORKERC_MAX_PATH];
+	long status = 0;
+	json_t *reply = NULL, *snap = NULL, *files = NULL;
+	struct err e = {0};
+	*needed = true;
+	snprintf(path, sizeof(path), "/sessions/%s/status", c->k.app_id);
+	if (wkc_call(&c->sse->worker, "GET", path, NULL, &status, &reply, &e) == 0 &&
+	    status == 200 && json_is_false(json_object_get(reply, "restoreNeeded")))
+		*needed = false;
+	json_decref(reply);
+	if (!*needed)
+		return NULL;
+	json_t *f = json_pack("{s:s, s:s, s:s}", "workspaceId", c->k.workspace_id, "appId",
+			      c->k.app_id, "kind", "draft");
+	if (store_find_one(c->sse->store, "app_source_snapshots", f, NULL, 0, &snap, &e) != 0)
+		log_warning("run %s: draft snapshot not read: %s", c->k.run_id, e.msg);
+	json_decref(f);
+	/* Stored as [{path, content}]: paths are not usable as document keys (dots). */
+	size_t i;
+	json_t *item;
+	json_array_foreach (json_object_get(snap, "files"), i, item) {
+		const char *p = jsonx_str(item, "path");
+		json_t *content = json_object_get(item, "content");
+		if (!p || !json_is_string(content))
+			continue;
+		if (!files)
+			files = json_object();
+		json_object_set(files, p, content);
+	}
+	json_decref(snap);
+	return files;
+}
+
 /* B-5: the provider state to resume, and how many messages it covers. */
 static json_t *session_state(const json_t *run, const char *runtime_id, bool retry, size_t *covered)
 {
@@ -447,9 +485,21 @@ static int chat_post(struct http_req *req)
 	size_t covered = 0;
 	const char *rid = jsonx_str(settings, "runtimeId");
 	json_t *state = session_state(run, rid, retry != NULL, &covered);
+	bool restore = false;
+	json_t *source = restore_files(&c, &restore);
+	/* A restored workspace keeps only a durable session: Claude's, carried as its JSONL. */
+	if (state && restore &&
+	    !(strcmp(rid, "claude-code") == 0 && jsonx_str(state, "data") &&
+	      *jsonx_str(state, "data"))) {
+		json_decref(state);
+		state = NULL;
+		covered = 0;
+	}
 	char *prompt = handoff_prompt(messages, covered, rid, jsonx_str(settings, "runtimeModel"));
 	json_t *wb = worker_body(&c, app, settings, prompt, state);
 	free(prompt);
+	if (source)
+		json_object_set_new(wb, "sourceFiles", source);
 	char new_id[ID_HEX_LEN + 1];
 	id_new(new_id);
 	c.uis = uis_new();

@@ -525,3 +525,30 @@ Test(chat, redis_restarted_mid_turn_the_stream_completes_and_is_stored)
 	free(s.body);
 	free(run);
 }
+
+Test(chat, a_lost_workspace_is_restored_from_the_draft_snapshot)
+{
+	struct err e = {0};
+	json_t *snap = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}, {s:s, s:s}], s:i}", "workspaceId",
+				 ws, "appId", app, "kind", "draft", "files", "path", "notes.txt",
+				 "content", "restored from the snapshot\n", "path", "src/App.tsx",
+				 "content", "export default function App() { return null; }\n",
+				 "fileCount", 2);
+	cr_assert_eq(store_insert(env.store, "app_source_snapshots", snap, &e), 0, "%s", e.msg);
+	char *run = new_run();
+	char *body = chat_body(NULL, "u1", "[scenario:text] Carry on.");
+	struct tc_resp r;
+	cr_assert_eq(post_chat(run, body, &r), 0);
+	cr_expect(strstr(r.body, "data: [DONE]") != NULL, "%s", r.body);
+	char path[HARNESS_PATH_MAX + 128], text[128] = {0};
+	snprintf(path, sizeof(path), "%s/%s/notes.txt", wd.ws_dir, app);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "%s was not restored", path);
+	cr_expect_gt(fread(text, 1, sizeof(text) - 1, f), 0);
+	fclose(f);
+	cr_expect_str_eq(text, "restored from the snapshot\n");
+	cr_expect_str_eq(run_status(run), "completed");
+	tc_resp_free(&r);
+	free(body);
+	free(run);
+}
