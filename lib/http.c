@@ -311,6 +311,11 @@ bool http_stream_gone(const struct http_req *r)
 	return r->gone;
 }
 
+bool http_stopping(void)
+{
+	return atomic_load(&stopping);
+}
+
 int http_reply_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
 {
 	char msg[ERR_MSG_MAX];

@@ -104,6 +104,8 @@ int http_reply_json_text(struct http_req *r, int status, const char *text, size_
 int http_stream_begin(struct http_req *r, int status, const char *content_type);
 int http_stream_write(struct http_req *r, const char *buf, size_t len);
 bool http_stream_gone(const struct http_req *r);
+/* True once the server is stopping: handlers of endless streams (observers) end them. */
+bool http_stopping(void);
 /* {"error": code, "message": text} and a log line naming the code. */
 int http_reply_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -93,7 +93,7 @@ static int attach(struct http_req *req)
 				end = true;
 		}
 		replay_events_free(ev, n);
-		if (end || http_stream_gone(req))
+		if (end || http_stream_gone(req) || http_stopping())
 			break;
 		if (n == 0 && time_mono_ms() - quiet_since >= s->keepalive_s * 1000L) {
 			if (http_stream_write(req, ": keep-alive\n\n", 14) < 0)
@@ -106,7 +106,61 @@ static int attach(struct http_req *req)
 	return 0;
 }
 
+/* GET .../runs/:runId/events (B-17): the run's event channel relayed as SSE, for tabs that
+ * follow a run's state (stream_started, completed, failed). Ends when the client goes. */
+static int events(struct http_req *req)
+{
+	struct sse *s = sse_of(req);
+	json_t *app = NULL, *run = NULL;
+	struct runs_key k;
+	struct err e = {0};
+	if (sse_open_run(req, true, &app, &run, &k) < 0)
+		return 0;
+	json_decref(app);
+	char channel[128];
+	snprintf(channel, sizeof(channel), "run:%s:events", k.run_id);
+	const char *channels[] = {channel};
+	struct rds_sub *sub = NULL;
+	if (rds_subscribe(&s->redis, channels, 1, &sub, &e) != 0) {
+		json_decref(run);
+		return http_reply_error(req, 503, "events_unavailable", "%s", e.msg);
+	}
+	http_set_header(req, "Cache-Control", "no-cache");
+	http_set_header(req, "X-Accel-Buffering", "no");
+	bool ok = http_stream_begin(req, 200, "text/event-stream") == 0 &&
+		  http_stream_write(req, ": ok\n\n", 6) == 0;
+	const char *st = jsonx_str(run, "status");
+	static const char sync[] = "data: {\"type\":\"status_sync\",\"status\":\"streaming\"}\n\n";
+	if (ok && st && strcmp(st, "streaming") == 0 && jsonx_str(run, "activeStreamId"))
+		ok = http_stream_write(req, sync, sizeof(sync) - 1) == 0;
+	json_decref(run);
+	int64_t quiet_since = time_mono_ms();
+	while (ok && !http_stopping()) {
+		char *ch = NULL, *msg = NULL;
+		size_t len = 0;
+		int r = rds_sub_next(sub, 1000, &ch, &msg, &len, &e);
+		if (r < 0)
+			break;
+		if (r > 0) {
+			size_t flen = 0;
+			char *frame = sse_frame(msg, len, NULL, &flen);
+			ok = http_stream_write(req, frame, flen) == 0;
+			free(frame);
+			quiet_since = time_mono_ms();
+		} else if (time_mono_ms() - quiet_since >= s->keepalive_s * 1000L) {
+			ok = http_stream_write(req, ": keep-alive\n\n", 14) == 0;
+			quiet_since = time_mono_ms();
+		}
+		free(ch);
+		free(msg);
+	}
+	rds_sub_close(sub);
+	return 0;
+}
+
 const struct http_route sse_routes_attach[] = {
+	{"GET", "/api/workspaces/:ws/apps/:appId/runs/:runId/events", events, ACCESS_WORKSPACE, 0,
+	 NULL, 0},
 	{"GET", "/api/workspaces/:ws/apps/:appId/runs/:runId/chat/stream", attach, ACCESS_WORKSPACE,
 	 0, NULL, 0},
 	{NULL, NULL, NULL, 0, 0, NULL, 0},

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <curl/curl.h>
 
 #include "lib/jsonx.h"
 #include "lib/sse.h"
@@ -548,6 +549,61 @@ Test(chat, a_lost_workspace_is_restored_from_the_draft_snapshot)
 	fclose(f);
 	cr_expect_str_eq(text, "restored from the snapshot\n");
 	cr_expect_str_eq(run_status(run), "completed");
+	tc_resp_free(&r);
+	free(body);
+	free(run);
+}
+
+struct events_reader {
+	const char *run;
+	char body[8192];
+	size_t len;
+};
+
+static size_t on_events(char *p, size_t sz, size_t n, void *ud)
+{
+	struct events_reader *r = ud;
+	size_t k = sz * n;
+	if (r->len + k < sizeof(r->body)) {
+		memcpy(r->body + r->len, p, k);
+		r->len += k;
+	}
+	return k;
+}
+
+static void *read_events(void *arg)
+{
+	struct events_reader *r = arg;
+	char url[512], ck[256];
+	snprintf(url, sizeof(url), "%s%s/runs/%s/events", env.base_url, base, r->run);
+	snprintf(ck, sizeof(ck), "second_session=%s", owner);
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_COOKIE, ck);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_events);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 8000L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+Test(chat, run_events_follow_the_turn)
+{
+	char *run = new_run();
+	struct events_reader ev = {.run = run};
+	pthread_t th;
+	pthread_create(&th, NULL, read_events, &ev);
+	usleep(700000);
+	char *body = chat_body(NULL, "u1", "[scenario:text] hi");
+	struct tc_resp r;
+	cr_assert_eq(post_chat(run, body, &r), 0);
+	pthread_join(th, NULL);
+	ev.body[ev.len] = '\0';
+	cr_expect(strncmp(ev.body, ": ok\n\n", 6) == 0, "%s", ev.body);
+	cr_expect(strstr(ev.body, "\"type\":\"stream_started\"") != NULL, "%s", ev.body);
+	cr_expect(strstr(ev.body, "\"type\":\"completed\"") != NULL, "%s", ev.body);
 	tc_resp_free(&r);
 	free(body);
 	free(run);
