@@ -3,7 +3,7 @@
 # invalid/ rejected, and tests/fuzz/corpus/<target>/ (fuzzer finds) must not crash.
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}"
-for target in store-filter jsonx http-parse; do
+for target in store-filter jsonx http-parse sse; do
 	fix="$top_srcdir/tests/fixtures/$target"
 	extra="$top_srcdir/tests/fuzz/corpus/$target"
 	[ -d "$extra" ] || extra=
