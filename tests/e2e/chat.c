@@ -536,6 +536,7 @@ Test(chat, a_lost_workspace_is_restored_from_the_draft_snapshot)
 				 "content", "export default function App() { return null; }\n",
 				 "fileCount", 2);
 	cr_assert_eq(store_insert(env.store, "app_source_snapshots", snap, &e), 0, "%s", e.msg);
+	json_decref(snap);
 	char *run = new_run();
 	char *body = chat_body(NULL, "u1", "[scenario:text] Carry on.");
 	struct tc_resp r;
