@@ -201,6 +201,13 @@ const struct config_key config_keys[] = {
 			"0700; holds per-turn broker tokens).",
 	},
 	{
+		.key = "workerd.template_dir",
+		.type = CONFIG_STRING,
+		.def = "",
+		.help = "Directory new app workspaces are created from; empty uses the template "
+			"shipped with workerd (workerd/template of the build).",
+	},
+	{
 		.key = "workerd.runtime_path",
 		.type = CONFIG_STRING,
 		.def = "",

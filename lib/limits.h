@@ -191,7 +191,10 @@
 #define ATTACHMENTS_MAX_FILES 10
 #define ATTACHMENT_MAX_BYTES (25 * 1024 * 1024)
 #define ATTACHMENTS_MAX_TOTAL (50 * 1024 * 1024)
-#define WORKSPACE_PATH_MAX 1024        /* a path inside an app workspace */
+#define WORKSPACE_PATH_MAX 1024      /* a path inside an app workspace */
+#define BUILD_OUTPUT_MAX (32 * 1024) /* bytes of one npm command's output given back (P-5) */
+#define BUILD_PACKAGE_JSON_MAX (1024 * 1024) /* an app's package.json read by done_building */
+#define BUILD_TIMEOUT_MS (10 * 60 * 1000)    /* one npm command of done_building */
 #define METADATA_PROMPT_MAX 10000      /* bytes of the request a metadata agent reads (W-12) */
 #define SNAPSHOT_FILE_MAX (512 * 1024) /* one file of a source snapshot (P-6, P-7) */
 #define SNAPSHOT_WARN_BYTES (8 * 1024 * 1024) /* a snapshot this large is logged */

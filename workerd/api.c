@@ -237,16 +237,24 @@ static int parse_turn(struct wd_req *r, const char *app_id, json_t *body, struct
 	} else {
 		c->cwd = strdup(dir);
 	}
+	/* P-2: an empty workspace gets the snapshot it is restored from, else (builder turns)
+	 * the template. */
 	json_t *src = json_object_get(body, "sourceFiles");
-	if (json_is_object(src) && json_object_size(src) > 0) {
-		json_t *st = files_workspace_status(c->cwd);
-		bool empty = !json_is_true(json_object_get(st, "workspaceHasFiles"));
-		json_decref(st);
-		if (empty && files_restore(c->cwd, src, &e) < 0) {
+	json_t *st = files_workspace_status(c->cwd);
+	bool empty = !json_is_true(json_object_get(st, "workspaceHasFiles"));
+	json_decref(st);
+	if (empty && json_is_object(src) && json_object_size(src) > 0) {
+		if (files_restore(c->cwd, src, &e) < 0) {
 			*replied = wd_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_source_files",
 						  "%s", e.msg);
 			return -1;
 		}
+	} else if (empty && strcmp(mode_s, "builder") == 0 && *r->w->template_dir &&
+		   files_copy_tree(r->w->template_dir, c->cwd, &e) < 0) {
+		log_error("scaffold of %s failed: %s", app_id, e.msg);
+		*replied = wd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "scaffold_failed",
+					  "the app workspace could not be prepared");
+		return -1;
 	}
 	c->context = json_object();
 	static const char *const keys[] = {

@@ -253,6 +253,64 @@ static int write_file(const char *path, const void *data, size_t len, struct err
 	return 0;
 }
 
+static int copy_file(const char *src, const char *dst, mode_t mode, struct err *e)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return err_set(e, ERR_IO, "cannot read the template: %s", strerror(errno));
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode & 0755);
+	if (out < 0) {
+		close(in);
+		return err_set(e, ERR_IO, "cannot write a file: %s", strerror(errno));
+	}
+	char buf[65536];
+	ssize_t k;
+	int rc = 0;
+	while ((k = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)k) != k) {
+			rc = err_set(e, ERR_IO, "cannot write a file: %s", strerror(errno));
+			break;
+		}
+	close(in);
+	if (close(out) < 0 && rc == 0)
+		rc = err_set(e, ERR_IO, "cannot write a file: %s", strerror(errno));
+	return rc;
+}
+
+static int copy_tree(const char *src, const char *dst, int depth, struct err *e)
+{
+	if (depth > SNAPSHOT_MAX_DEPTH)
+		return 0;
+	if (files_mkdirs(dst, e) < 0)
+		return -1;
+	DIR *d = opendir(src);
+	if (!d)
+		return err_set(e, ERR_IO, "cannot open the template %s", src);
+	int rc = 0;
+	for (struct dirent *de; rc == 0 && (de = readdir(d));) {
+		const char *n = de->d_name;
+		char s[WORKSPACE_PATH_MAX], t[WORKSPACE_PATH_MAX];
+		struct stat st;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || strcmp(n, "node_modules") == 0 ||
+		    strcmp(n, "dist") == 0)
+			continue;
+		if (snprintf(s, sizeof(s), "%s/%s", src, n) >= (int)sizeof(s) ||
+		    snprintf(t, sizeof(t), "%s/%s", dst, n) >= (int)sizeof(t) || lstat(s, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			rc = copy_tree(s, t, depth + 1, e);
+		else if (S_ISREG(st.st_mode))
+			rc = copy_file(s, t, st.st_mode, e);
+	}
+	closedir(d);
+	return rc;
+}
+
+int files_copy_tree(const char *src, const char *dst, struct err *e)
+{
+	return copy_tree(src, dst, 0, e);
+}
+
 int files_restore(const char *workspace, const json_t *files, struct err *e)
 {
 	const char *rel;

@@ -23,6 +23,9 @@ int files_safe_path(const char *workspace, const char *rel, char *out, size_t ou
 /* W-9: {relPath: text} of the workspace's text files (P-6 rules). -1 with ERR_TOO_LARGE or
  * ERR_INVALID (a binary file) for the 413 of W-9. */
 int files_collect(const char *workspace, json_t **out, struct err *e);
+/* Copies the directory tree src into dst (created), skipping node_modules and dist; regular
+ * files and directories only. */
+int files_copy_tree(const char *src, const char *dst, struct err *e);
 /* Writes {relPath: text} into the workspace (a snapshot restore). */
 int files_restore(const char *workspace, const json_t *files, struct err *e);
 /* W-10 and W-11: replies built by the caller from these. `code` gets the error code. */

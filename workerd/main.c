@@ -204,6 +204,9 @@ int main(int argc, char **argv)
 	w.internal_token = config_str(cfg, "api.internal_token");
 	w.workspaces_dir = config_str(cfg, "workerd.workspaces_dir");
 	w.runtime_dir = config_str(cfg, "workerd.runtime_dir");
+	w.template_dir = *config_str(cfg, "workerd.template_dir")
+				 ? config_str(cfg, "workerd.template_dir")
+				 : SECOND_TEMPLATE_DIR;
 	runtime_path = *config_str(cfg, "workerd.runtime_path")
 			       ? strdup(config_str(cfg, "workerd.runtime_path"))
 			       : default_runtime_path();

@@ -23,6 +23,8 @@
 #include "workerd/agents-json.h"
 #include "workerd/tools.h"
 
+#include "workerd/build.h"
+
 #define PLAN_MESSAGE \
 	"Plan presented to the user. Stop here and wait for their approval or requested changes."
 #define DEFAULT_EMOJI "\xE2\x9C\xA8" /* U+2728 sparkles */
@@ -527,6 +529,17 @@ static const struct tool_def registry[] = {
 		"agents.json and call it again; if it is presented, stop and wait.",
 		"{\"type\":\"object\",\"properties\":{}}",
 		present_agents,
+	},
+	{
+		TOOLS_SERVER_SECOND,
+		"done_building",
+		"Install, type-check and build the app in the workspace. Call it when the code is "
+		"written; fix whatever errors it returns and call it again until it reports "
+		"status complete.",
+		"{\"type\":\"object\",\"properties\":{\"summary\":{\"type\":\"string\","
+		"\"description\":\"One or two sentences on what was built or changed\"}},"
+		"\"required\":[\"summary\"]}",
+		build_done_building,
 	},
 	{
 		TOOLS_SERVER_SECOND,

@@ -27,6 +27,7 @@ struct workerd {
 	const char *workspaces_dir; /* an app's workspace is <dir>/<appId> */
 	const char *runtime_dir;    /* private per-runtime homes and config files (0700) */
 	const char *mcp_url;        /* base URL runtimes use for the broker: http://127.0.0.1:P */
+	const char *template_dir;   /* the starter of new app workspaces; "" = none */
 	const char *runtime_path;   /* PATH given to runtimes (and searched for their CLIs) */
 	const char *claude_path;    /* explicit binaries; "" = search runtime_path */
 	const char *codex_path;

@@ -193,9 +193,13 @@ Test(runtime, write_creates_a_file_in_the_workspace, .init = setup, .fini = tear
 	cr_expect_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
 	fclose(f);
 	cr_expect_str_eq(buf, "hello from the scripted model\n");
-	/* No empty sandbox placeholders are left behind. */
+	/* The workspace was scaffolded from the template, and no empty sandbox placeholder
+	 * replaced a file of it. */
+	struct stat st;
 	snprintf(path, sizeof(path), "%s/app-write/package.json", env.ws_dir);
-	cr_expect_neq(access(path, F_OK), 0, "an empty package.json was left in the workspace");
+	cr_expect(stat(path, &st) == 0 && st.st_size > 0, "no template package.json in %s", path);
+	snprintf(path, sizeof(path), "%s/app-write/yarn.lock", env.ws_dir);
+	cr_expect_neq(access(path, F_OK), 0, "an empty yarn.lock was left in the workspace");
 	wd_stream_free(&s);
 }
 
@@ -508,3 +512,65 @@ Test(runtime, metadata_names_the_app, .init = setup, .fini = teardown)
 		cr_expect(strstr(de->d_name, "__metadata__") == NULL, "%s was left", de->d_name);
 	closedir(d);
 }
+
+#if defined(E2E_RUNTIME_CLAUDE)
+/* Whether a built script under dist/assets holds `needle`. */
+static bool dist_has(const char *app, const char *needle)
+{
+	char dir[HARNESS_PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%s/%s/dist/assets", env.ws_dir, app);
+	DIR *d = opendir(dir);
+	bool found = false;
+	for (struct dirent *de; d && !found && (de = readdir(d));) {
+		char path[HARNESS_PATH_MAX + 400];
+		if (!strstr(de->d_name, ".js"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		FILE *f = fopen(path, "r");
+		static char buf[1 << 20];
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		found = strstr(buf, needle) != NULL;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+Test(runtime, done_building_builds_the_app, .init = setup, .fini = teardown)
+{
+	struct wd_stream s;
+	turn("app-build", "build", NULL, &s);
+	cr_assert(s.done, "error: %s\n%s", s.error ? s.error : "-", s.raw);
+	const char *res = tool_result(&s, "mcp__second__done_building");
+	cr_assert_not_null(res, "no done_building result: %s", s.raw);
+	cr_expect(strstr(res, "\"status\":\"complete\"") != NULL, "%s", res);
+	char path[HARNESS_PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/app-build/dist/index.html", env.ws_dir);
+	cr_expect_eq(access(path, F_OK), 0, "dist/index.html was not built");
+	cr_expect(dist_has("app-build", "Team Tasks board"), "the built app lacks its text");
+	/* The files route returns the build with the sources. */
+	struct tc_resp r;
+	cr_assert_eq(wd_call(&env, "GET", "/sessions/app-build/files", NULL, NULL, &r), 0);
+	json_t *files = json_object_get(r.json, "files");
+	cr_expect_not_null(json_object_get(files, "src/App.tsx"));
+	cr_expect_not_null(json_object_get(files, "dist/index.html"));
+	cr_expect_null(json_object_get(files, "node_modules/react/package.json"));
+	tc_resp_free(&r);
+	wd_stream_free(&s);
+}
+
+Test(runtime, done_building_returns_the_compiler_error, .init = setup, .fini = teardown)
+{
+	struct wd_stream s;
+	turn("app-broken", "build-error", NULL, &s);
+	cr_assert(s.done, "error: %s\n%s", s.error ? s.error : "-", s.raw);
+	const char *res = tool_result(&s, "mcp__second__done_building");
+	cr_assert_not_null(res, "no done_building result: %s", s.raw);
+	cr_expect(strstr(res, "Build failed") != NULL, "%s", res);
+	cr_expect(strstr(res, "TS2322") != NULL, "no compiler message in: %s", res);
+	wd_stream_free(&s);
+}
+#endif

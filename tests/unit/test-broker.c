@@ -230,8 +230,8 @@ Test(broker, tools_list_all_and_exact_registry)
 
 	open_session(&f, NULL, NULL);
 	names = list_names(&f, "second");
-	expected = json_pack("[ssss]", "present_plan", "present_suggestions", "present_agents",
-			     "set_app_metadata");
+	expected = json_pack("[sssss]", "present_plan", "present_suggestions", "present_agents",
+			     "done_building", "set_app_metadata");
 	cr_assert(json_equal(names, expected));
 	json_decref(names);
 	json_decref(expected);
@@ -266,7 +266,7 @@ Test(broker, schemas_parse)
 	size_t n;
 	const struct tool_def *all = tools_all(&n);
 
-	cr_assert_eq(n, 4);
+	cr_assert_eq(n, 5);
 	for (size_t i = 0; i < n; i++) {
 		json_t *s = json_loads(all[i].input_schema, JSON_REJECT_DUPLICATES, NULL);
 
@@ -274,7 +274,7 @@ Test(broker, schemas_parse)
 		cr_assert_str_eq(jsonx_str(s, "type"), "object");
 		json_decref(s);
 	}
-	cr_assert_null(tools_find("second", "done_building"));
+	cr_assert_not_null(tools_find("second", "done_building"));
 	cr_assert_null(tools_find("second", "list_app_integration_keys"));
 	cr_assert_null(tools_find("second", "present_integration_setup"));
 	cr_assert_null(tools_find("second", "set_onboarding_context"));
@@ -306,7 +306,7 @@ Test(broker, call_allowed_refused_unknown)
 	json_decref(reply);
 	reply = send_ok(&f, "second",
 			"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{"
-			"\"name\":\"done_building\",\"arguments\":{}}}");
+			"\"name\":\"list_app_integration_keys\",\"arguments\":{}}}");
 	assert_rpc_error(reply, -32000, "unknown_tool");
 	json_decref(reply);
 	reply = send_ok(&f, "app_tools",
