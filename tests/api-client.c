@@ -35,11 +35,11 @@
 #include "lib/session.h"
 #include "tests/api-client.h"
 
-#define TC_READY_MS 10000              /* second-api and lighttpd must be up within this */
-#define TC_STOP_MS 5000                /* grace after SIGTERM before SIGKILL */
-#define TC_POLL_MS 20                  /* sleep between readiness or exit checks */
-#define TC_PORT_TRIES 5                /* free ports tried when lighttpd loses a port race */
-#define TC_TIMEOUT_S 10L               /* per HTTP request */
+#define TC_READY_MS 10000 /* second-api and lighttpd must be up within this */
+#define TC_STOP_MS 5000   /* grace after SIGTERM before SIGKILL */
+#define TC_POLL_MS 20     /* sleep between readiness or exit checks */
+#define TC_PORT_TRIES 5   /* free ports tried when lighttpd loses a port race */
+#define TC_TIMEOUT_S 120L /* per HTTP request: a chat turn that builds an app takes a while */
 #define TC_MAX_BODY (64 * 1024 * 1024) /* a response body the client keeps */
 #define TC_MAX_HEADERS (64 * 1024)     /* a response header block the client keeps */
 #define TC_MAX_PROCS 32                /* processes one test process runs at once */

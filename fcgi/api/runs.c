@@ -86,7 +86,7 @@ static int create_run(struct http_req *req)
 		json_decref(app);
 		return http_reply_err(req, &e);
 	}
-	api_audit(req, "builder_run.created", "apps", "info", "builder_run", jsonx_str(run, "_id"),
+	api_audit(req, "builder_run.created", "apps", "info", "run", jsonx_str(run, "_id"),
 		  jsonx_str(app, "name"), "Builder run created",
 		  json_pack("{s:s}", "appId", app_id));
 	json_t *reply = json_pack("{s:O, s:s, s:s}", "id", json_object_get(run, "_id"), "appId",

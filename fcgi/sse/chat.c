@@ -15,6 +15,7 @@
 
 #include "fcgi/sse/handoff.h"
 #include "fcgi/sse/sse.h"
+#include "lib/crypto.h"
 #include "lib/ids.h"
 #include "lib/jsonx.h"
 #include "lib/limits.h"
@@ -291,6 +292,80 @@ static json_t *classify(struct chat *c)
 	return runs_failure("build_incomplete", "worker_stream", msg, true);
 }
 
+/* P-7 after a successful done_building (B-11 steps 2 and 4): the workspace's files become the
+ * app's draft snapshot (one document per app and kind, files as [{path, content}]), and the
+ * app points at it. Best effort: a failure is logged and the turn's outcome stands. */
+static void save_snapshot(struct chat *c)
+{
+	struct sse *s = c->sse;
+	char path[WORKERC_MAX_PATH], hash[CRYPTO_SHA256_BYTES * 2 + 1], now[TIME_ISO_LEN + 1];
+	long status = 0;
+	json_t *reply = NULL;
+	struct err e = {0};
+	snprintf(path, sizeof(path), "/sessions/%s/files", c->k.app_id);
+	if (wkc_call(&s->worker, "GET", path, NULL, &status, &reply, &e) != 0 || status != 200 ||
+	    !json_is_object(json_object_get(reply, "files"))) {
+		log_warning("run %s: files not fetched (%ld): %s", c->k.run_id, status, e.msg);
+		json_decref(reply);
+		return;
+	}
+	json_t *files = json_object_get(reply, "files");
+	json_t *list = json_array();
+	size_t bytes = 0;
+	const char *rel;
+	json_t *text;
+	json_object_foreach (files, rel, text) {
+		if (!json_is_string(text) || json_string_length(text) > SNAPSHOT_FILE_MAX)
+			continue;
+		bytes += json_string_length(text);
+		json_array_append_new(list, json_pack("{s:s, s:O}", "path", rel, "content", text));
+	}
+	char *stable = jsonx_dumps_stable(files);
+	crypto_sha256_hex(stable, strlen(stable), hash);
+	free(stable);
+	bool preview = json_object_get(files, "dist/index.html") != NULL;
+	time_now_iso8601(now);
+	json_t *f = json_pack("{s:s, s:s, s:s}", "workspaceId", c->k.workspace_id, "appId",
+			      c->k.app_id, "kind", "draft");
+	json_t *upd = json_pack("{s:{s:o, s:I, s:I, s:s, s:b, s:s}}", "$set", "files", list,
+				"sizeBytes", (json_int_t)bytes, "fileCount",
+				(json_int_t)json_array_size(list), "hash", hash,
+				"hasPreviewArtifact", preview, "updatedAt", now);
+	json_t *doc = NULL;
+	int rc = store_find_one_and_update(s->store, "app_source_snapshots", f, upd, NULL, 0,
+					   STORE_UPSERT, &doc, &e);
+	json_decref(f);
+	json_decref(upd);
+	json_decref(reply);
+	if (rc != 0 || !doc) {
+		log_error("run %s: draft snapshot not saved: %s", c->k.run_id, e.msg);
+		return;
+	}
+	if (!json_object_get(doc, "createdAt")) {
+		f = json_pack("{s:O}", "_id", json_object_get(doc, "_id"));
+		upd = json_pack("{s:{s:s}}", "$set", "createdAt", now);
+		if (store_update_one(s->store, "app_source_snapshots", f, upd, NULL, &e) != 0)
+			log_warning("run %s: snapshot createdAt not set: %s", c->k.run_id, e.msg);
+		json_decref(f);
+		json_decref(upd);
+	}
+	f = json_pack("{s:s, s:s}", "_id", c->k.app_id, "workspaceId", c->k.workspace_id);
+	upd = json_pack("{s:{s:O, s:s, s:I, s:s, s:b, s:s}}", "$set", "draftSnapshotId",
+			json_object_get(doc, "_id"), "draftSourceUpdatedAt", now,
+			"draftSourceSizeBytes", (json_int_t)bytes, "draftSourceHash", hash,
+			"draftHasPreviewArtifact", preview, "updatedAt", now);
+	if (store_update_one(s->store, "apps", f, upd, NULL, &e) != 0)
+		log_error("run %s: app not pointed at its snapshot: %s", c->k.run_id, e.msg);
+	json_decref(f);
+	json_decref(upd);
+	sse_audit(c->req, "app.source_snapshot.updated", "info", c->k.run_id, NULL,
+		  "Draft source saved after a successful build",
+		  json_pack("{s:s, s:I, s:I, s:s}", "appId", c->k.app_id, "fileCount",
+			    (json_int_t)json_array_size(json_object_get(doc, "files")), "sizeBytes",
+			    (json_int_t)bytes, "hash", hash));
+	json_decref(doc);
+}
+
 static void finish(struct chat *c, const json_t *settings, const json_t *request_messages)
 {
 	struct sse *s = c->sse;
@@ -303,6 +378,10 @@ static void finish(struct chat *c, const json_t *settings, const json_t *request
 		emit(c, ch);
 		json_decref(ch);
 	}
+	struct uis_summary sum;
+	uis_summary(c->uis, &sum);
+	if (sum.done_building_ok && !c->lost_lease)
+		save_snapshot(c);
 	json_t *usage = uis_usage(c->uis);
 	if (usage && runs_add_usage(s->store, &c->k, usage, &e) < 0)
 		log_warning("run %s: usage not saved: %s", c->k.run_id, e.msg);

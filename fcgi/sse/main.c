@@ -84,7 +84,7 @@ void sse_audit(struct http_req *req, const char *event_name, const char *severit
 	struct guard_ctx *ctx = sse_ctx(req);
 	audit_http(sse.store, sse_redis, req, ctx, ctx->workspace_id,
 		   ctx->role != ROLE_NONE ? guard_role_name(ctx->role) : NULL, event_name, "apps",
-		   severity, "builder_run", run_id, app_name, summary, meta_stolen);
+		   severity, "run", run_id, app_name, summary, meta_stolen);
 }
 
 static bool object_id(const char *raw, char out[ID_HEX_LEN + 1])

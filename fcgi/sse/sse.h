@@ -40,7 +40,7 @@ struct rds *sse_redis(struct err *e);
 int sse_open_run(struct http_req *req, bool quiet, json_t **app, json_t **run,
 		 struct runs_key *key);
 
-/* Records an audit event about a builder run (target builder_run) as the caller. */
+/* Records an audit event about a builder run (target type "run") as the caller. */
 void sse_audit(struct http_req *req, const char *event_name, const char *severity,
 	       const char *run_id, const char *app_name, const char *summary, json_t *meta_stolen);
 

@@ -609,3 +609,52 @@ Test(chat, run_events_follow_the_turn)
 	free(body);
 	free(run);
 }
+
+Test(chat, a_successful_build_saves_the_draft_snapshot)
+{
+	char *run = new_run();
+	char *body = chat_body(NULL, "u1", "[scenario:build] Build the board.");
+	struct tc_resp r;
+	cr_assert_eq(post_chat(run, body, &r), 0);
+	cr_expect(strstr(r.body, "\\\"status\\\":\\\"complete\\\"") != NULL, "%s", r.body);
+	cr_expect_str_eq(run_status(run), "completed");
+	json_t *f = json_pack("{s:s, s:s, s:s}", "workspaceId", ws, "appId", app, "kind", "draft");
+	json_t *snap = NULL, *appdoc = NULL;
+	struct err e = {0};
+	cr_assert_eq(store_find_one(env.store, "app_source_snapshots", f, NULL, 0, &snap, &e), 0);
+	json_decref(f);
+	cr_assert_not_null(snap, "no draft snapshot was saved");
+	bool app_tsx = false, index = false, secret = false;
+	size_t i;
+	json_t *item;
+	json_array_foreach (json_object_get(snap, "files"), i, item) {
+		const char *p = jsonx_str(item, "path");
+		app_tsx = app_tsx || (strcmp(p, "src/App.tsx") == 0 &&
+				      strstr(jsonx_str(item, "content"), "Team Tasks board"));
+		index = index || strcmp(p, "dist/index.html") == 0;
+		secret = secret || strncmp(p, ".env", 4) == 0 || strstr(p, "node_modules");
+	}
+	cr_expect(app_tsx && index && !secret, "files: %s", json_dumps(snap, JSON_COMPACT));
+	cr_expect(json_is_true(json_object_get(snap, "hasPreviewArtifact")));
+	cr_assert_eq(store_get(env.store, "apps", app, &appdoc, &e), 0);
+	cr_expect(json_equal(json_object_get(appdoc, "draftSnapshotId"),
+			     json_object_get(snap, "_id")),
+		  "%s", json_dumps(appdoc, JSON_COMPACT));
+	cr_expect_str_eq(jsonx_str(appdoc, "draftSourceHash"), jsonx_str(snap, "hash"));
+	/* The turn left its audit trail. */
+	static const char *const events[] = {"builder_run.created", "builder_run.started",
+					     "app.source_snapshot.updated", "builder_run.completed",
+					     NULL};
+	for (size_t k = 0; events[k]; k++) {
+		size_t n = 0;
+		json_t *q = json_pack("{s:s, s:s}", "workspaceId", ws, "eventName", events[k]);
+		cr_assert_eq(store_count(env.store, "audit_events", q, &n, &e), 0, "%s", e.msg);
+		cr_expect_geq(n, 1, "no %s audit event", events[k]);
+		json_decref(q);
+	}
+	json_decref(snap);
+	json_decref(appdoc);
+	tc_resp_free(&r);
+	free(body);
+	free(run);
+}
