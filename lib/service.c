@@ -5,6 +5,8 @@
  * reads maxPoolSize. An option the operator already wrote into store.uri is left alone. */
 #include <config.h>
 
+#include <pthread.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,4 +102,33 @@ int service_redis_open(const struct config *cfg, struct rds **out, struct err *e
 
 	service_redis_opts(cfg, &o);
 	return rds_open(&o, out, e);
+}
+
+static pthread_key_t redis_key;
+static pthread_once_t redis_once = PTHREAD_ONCE_INIT;
+
+static void redis_close_key(void *r)
+{
+	rds_close(r);
+}
+
+static void redis_key_init(void)
+{
+	if (pthread_key_create(&redis_key, redis_close_key) != 0)
+		abort();
+}
+
+struct rds *service_thread_redis(const struct rds_opts *o, struct err *e)
+{
+	struct rds *r;
+
+	pthread_once(&redis_once, redis_key_init);
+	r = pthread_getspecific(redis_key);
+	if (r != NULL)
+		return r;
+	if (rds_open(o, &r, e) != 0)
+		return NULL;
+	if (pthread_setspecific(redis_key, r) != 0)
+		abort();
+	return r;
 }

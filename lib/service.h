@@ -21,6 +21,9 @@ int service_store_open(const struct config *cfg, const struct store_schema *sche
 		       struct store **out, struct err *e) __attribute__((warn_unused_result));
 
 void service_redis_opts(const struct config *cfg, struct rds_opts *o);
+/* The calling thread's Redis connection to `o`, opened on first use and closed when the
+ * thread ends; one process serves one Redis. NULL with e set when it cannot be opened. */
+struct rds *service_thread_redis(const struct rds_opts *o, struct err *e);
 int service_redis_open(const struct config *cfg, struct rds **out, struct err *e)
 	__attribute__((warn_unused_result));
 

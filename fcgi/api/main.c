@@ -7,7 +7,6 @@
 
 #include <getopt.h>
 #include <malloc.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,33 +26,9 @@ extern char **environ;
 
 static struct api api;
 static struct guard_deps deps;
-static pthread_key_t redis_key;
-static pthread_once_t redis_once = PTHREAD_ONCE_INIT;
-
-static void redis_close_key(void *r)
-{
-	rds_close(r);
-}
-
-static void redis_key_init(void)
-{
-	if (pthread_key_create(&redis_key, redis_close_key) != 0)
-		abort();
-}
-
 struct rds *api_redis(struct err *e)
 {
-	struct rds *r;
-
-	pthread_once(&redis_once, redis_key_init);
-	r = pthread_getspecific(redis_key);
-	if (r != NULL)
-		return r;
-	if (rds_open(&api.redis, &r, e) != 0)
-		return NULL;
-	if (pthread_setspecific(redis_key, r) != 0)
-		abort();
-	return r;
+	return service_thread_redis(&api.redis, e);
 }
 
 struct api *api_of(struct http_req *req)
