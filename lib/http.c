@@ -311,6 +311,24 @@ bool http_stream_gone(const struct http_req *r)
 	return r->gone;
 }
 
+struct http_route *http_routes_join(const struct http_route *const *tables, size_t ntables,
+				    size_t *n)
+{
+	size_t count = 0;
+	for (size_t t = 0; t < ntables; t++)
+		for (const struct http_route *r = tables[t]; r->method != NULL; r++)
+			count++;
+	struct http_route *all = calloc(count ? count : 1, sizeof(*all));
+	if (all == NULL)
+		abort();
+	count = 0;
+	for (size_t t = 0; t < ntables; t++)
+		for (const struct http_route *r = tables[t]; r->method != NULL; r++)
+			all[count++] = *r;
+	*n = count;
+	return all;
+}
+
 bool http_stopping(void)
 {
 	return atomic_load(&stopping);

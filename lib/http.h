@@ -55,6 +55,11 @@ struct http_server {
 	const char *name; /* for logs: "second-api" */
 };
 
+/* The rows of several route tables (each ending in a row whose method is NULL), in order, as
+ * one new array (malloc'd, kept for the process's life); *n gets the row count. */
+struct http_route *http_routes_join(const struct http_route *const *tables, size_t ntables,
+				    size_t *n);
+
 /* Serves until SIGTERM/SIGINT or http_stop(); returns 0 after a clean stop. */
 int http_serve(const struct http_server *srv, struct err *e) __attribute__((warn_unused_result));
 void http_stop(void);

@@ -5,7 +5,9 @@
  * reads maxPoolSize. An option the operator already wrote into store.uri is left alone. */
 #include <config.h>
 
+#include <getopt.h>
 #include <pthread.h>
+#include <stdio.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,4 +133,38 @@ struct rds *service_thread_redis(const struct rds_opts *o, struct err *e)
 	if (pthread_setspecific(redis_key, r) != 0)
 		abort();
 	return r;
+}
+
+extern char **environ;
+
+int service_responder_config(int argc, char **argv, const char *ident, struct config **cfg)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{NULL, 0, NULL, 0},
+	};
+	struct err e = {0};
+	const char *file = NULL;
+	int c, check = 0;
+
+	*cfg = NULL;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c == 'c')
+			file = optarg;
+		else if (c == 'C')
+			check = 1;
+		else
+			return 2;
+	}
+	if (config_load(file, environ, cfg, &e) != 0) {
+		fprintf(stderr, "%s: configuration: %s\n", ident, e.msg);
+		return 2;
+	}
+	if (!check)
+		return -1;
+	config_print(*cfg, stdout);
+	config_free(*cfg);
+	*cfg = NULL;
+	return 0;
 }

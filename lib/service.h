@@ -21,6 +21,10 @@ int service_store_open(const struct config *cfg, const struct store_schema *sche
 		       struct store **out, struct err *e) __attribute__((warn_unused_result));
 
 void service_redis_opts(const struct config *cfg, struct rds_opts *o);
+/* A responder's command line: [--config FILE] [--check-config]. Loads the configuration into
+ * *cfg and returns -1 to go on; with --check-config it prints it and returns 0; on a bad option
+ * or configuration it says why on stderr and returns 2. The return value is the exit status. */
+int service_responder_config(int argc, char **argv, const char *ident, struct config **cfg);
 /* The calling thread's Redis connection to `o`, opened on first use and closed when the
  * thread ends; one process serves one Redis. NULL with e set when it cannot be opened. */
 struct rds *service_thread_redis(const struct rds_opts *o, struct err *e);

@@ -5,7 +5,6 @@
  * can run behind the web server. */
 #include <config.h>
 
-#include <getopt.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +20,6 @@
  * request takes do not make glibc consolidate all the small chunks freed since. */
 #define API_MALLOC_TRIM_BYTES (32 * 1024 * 1024)
 #define API_MALLOC_MMAP_BYTES (4 * 1024 * 1024)
-
-extern char **environ;
 
 static struct api api;
 static struct guard_deps deps;
@@ -48,39 +45,19 @@ static int dispatch(struct http_req *req, const struct http_route *route)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'C'},
-		{NULL, 0, NULL, 0},
-	};
 	struct http_server srv = {0};
 	struct config *cfg = NULL;
 	struct err e = {0};
-	const char *file = NULL;
-	int c, check = 0, rc = 1;
+	int rc = 1;
 
 	log_init("second-api", LOG_LEVEL_INFO, LOG_TARGET_AUTO);
 	/* Tuning only: when refused, the defaults still work. */
 	(void)mallopt(M_TRIM_THRESHOLD, API_MALLOC_TRIM_BYTES);
 	(void)mallopt(M_MMAP_THRESHOLD, API_MALLOC_MMAP_BYTES);
 	(void)mallopt(M_MXFAST, 0);
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (c == 'c')
-			file = optarg;
-		else if (c == 'C')
-			check = 1;
-		else
-			return 2;
-	}
-	if (config_load(file, environ, &cfg, &e) != 0) {
-		fprintf(stderr, "second-api: configuration: %s\n", e.msg);
-		return 2;
-	}
-	if (check) {
-		config_print(cfg, stdout);
-		config_free(cfg);
-		return 0;
-	}
+	int status = service_responder_config(argc, argv, "second-api", &cfg);
+	if (status >= 0)
+		return status;
 	if (service_log_init(cfg, "second-api", &e) != 0 ||
 	    service_store_open(cfg, &store_schema_second, &api.store, &e) != 0) {
 		log_error("start: %s", e.msg);

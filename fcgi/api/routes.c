@@ -5,8 +5,6 @@
  * "/apps/:appId"), and http_route_match() takes the first row that matches. */
 #include <config.h>
 
-#include <stdlib.h>
-
 #include "fcgi/api/api.h"
 
 static const struct http_route *const tables[] = {
@@ -20,18 +18,8 @@ const struct http_route *api_routes(size_t *n)
 	static struct http_route *all;
 	static size_t nall;
 
-	if (all == NULL) {
-		for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-			for (const struct http_route *r = tables[t]; r->method != NULL; r++)
-				nall++;
-		all = calloc(nall, sizeof(*all));
-		if (all == NULL)
-			abort();
-		nall = 0;
-		for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-			for (const struct http_route *r = tables[t]; r->method != NULL; r++)
-				all[nall++] = *r;
-	}
+	if (all == NULL)
+		all = http_routes_join(tables, sizeof(tables) / sizeof(tables[0]), &nall);
 	*n = nall;
 	return all;
 }

@@ -6,7 +6,6 @@
  * run behind the web server. */
 #include <config.h>
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +18,6 @@
 #include "lib/jsonx.h"
 #include "lib/log.h"
 #include "lib/service.h"
-
-extern char **environ;
 
 static struct sse sse;
 static struct guard_deps deps;
@@ -126,17 +123,6 @@ int sse_open_run(struct http_req *req, bool quiet, json_t **app, json_t **run, s
 static const struct http_route *const tables[] = {sse_routes_chat, sse_routes_attach,
 						  sse_routes_stop};
 
-static const struct http_route *routes(size_t *n)
-{
-	static struct http_route all[16];
-	size_t k = 0;
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-		for (const struct http_route *r = tables[t]; r->method && k < 16; r++)
-			all[k++] = *r;
-	*n = k;
-	return all;
-}
-
 static int dispatch(struct http_req *req, const struct http_route *route)
 {
 	return guard_check(&deps, req, route);
@@ -144,35 +130,15 @@ static int dispatch(struct http_req *req, const struct http_route *route)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'C'},
-		{NULL, 0, NULL, 0},
-	};
 	struct http_server srv = {0};
 	struct config *cfg = NULL;
 	struct err e = {0};
-	const char *file = NULL;
-	int c, check = 0, rc = 1;
+	int rc = 1;
 
 	log_init("second-sse", LOG_LEVEL_INFO, LOG_TARGET_AUTO);
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (c == 'c')
-			file = optarg;
-		else if (c == 'C')
-			check = 1;
-		else
-			return 2;
-	}
-	if (config_load(file, environ, &cfg, &e) != 0) {
-		fprintf(stderr, "second-sse: configuration: %s\n", e.msg);
-		return 2;
-	}
-	if (check) {
-		config_print(cfg, stdout);
-		config_free(cfg);
-		return 0;
-	}
+	int status = service_responder_config(argc, argv, "second-sse", &cfg);
+	if (status >= 0)
+		return status;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    service_log_init(cfg, "second-sse", &e) != 0 ||
 	    service_store_open(cfg, &store_schema_second, &sse.store, &e) != 0) {
@@ -190,7 +156,7 @@ int main(int argc, char **argv)
 	deps.store = sse.store;
 	deps.redis = sse_redis;
 	deps.internal_token = config_str(cfg, "api.internal_token");
-	srv.routes = routes(&srv.nroutes);
+	srv.routes = http_routes_join(tables, sizeof(tables) / sizeof(tables[0]), &srv.nroutes);
 	srv.dispatch = dispatch;
 	srv.threads = (int)config_int(cfg, "sse.threads");
 	srv.stack_kib = SSE_THREAD_STACK_KIB;
