@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "fcgi/sse/handoff.h"
+#include "fcgi/sse/prompt.h"
 #include "fcgi/sse/sse.h"
+#include "lib/agents-hash.h"
 #include "lib/crypto.h"
 #include "lib/ids.h"
 #include "lib/jsonx.h"
@@ -233,20 +235,17 @@ static json_t *session_state(const json_t *run, const char *runtime_id, bool ret
 	return json_deep_copy(st);
 }
 
-static char *system_prompt(const struct guard_ctx *ctx, const json_t *app)
+/* The prompt names the workspace by its display name; the guard only holds the id, which stands
+ * in when the document cannot be read (not worth failing the turn over). New string. */
+static char *system_prompt(struct chat *c, const json_t *app)
 {
-	char *p = NULL;
-	if (asprintf(&p,
-		     "You are the builder of Second, working for the workspace \"%s\" on the app "
-		     "\"%s\". You build internal web apps for the team in the current directory.\n"
-		     "Before the first build, present a short plan with the present_plan tool and "
-		     "stop there until the user approves it. After approval, write the app's code "
-		     "in this directory. Keep answers brief and concrete.\n"
-		     "Never put secrets, tokens or credentials in files, and never try to reach "
-		     "anything outside this directory.",
-		     ctx->workspace_id,
-		     jsonx_str(app, "name") ? jsonx_str(app, "name") : "app") < 0)
-		abort();
+	json_t *ws = NULL;
+	struct err e = {0};
+	if (store_get(c->sse->store, "workspaces", c->k.workspace_id, &ws, &e) != 0)
+		log_warning("run %s: workspace name not read: %s", c->k.run_id, e.msg);
+	const char *name = jsonx_str(ws, "name");
+	char *p = prompt_builder_new(name ? name : c->k.workspace_id, jsonx_str(app, "name"));
+	json_decref(ws);
 	return p;
 }
 
@@ -254,7 +253,7 @@ static json_t *worker_body(struct chat *c, const json_t *app, const json_t *sett
 			   const char *prompt, json_t *state)
 {
 	struct guard_ctx *ctx = sse_ctx(c->req);
-	char *sys = system_prompt(ctx, app);
+	char *sys = system_prompt(c, app);
 	const char *name = jsonx_str(ctx->user, "displayName");
 	json_t *b = json_pack(
 		"{s:s, s:s, s:O, s:O, s:O, s:s, s:i, s:o, s:s, s:s, s:s?, s:s?, s:s?}", "prompt",
@@ -290,6 +289,41 @@ static json_t *classify(struct chat *c)
 		msg = "The agent runtime stream ended without a final result before the app was "
 		      "ready. Retry the message to continue.";
 	return runs_failure("build_incomplete", "worker_stream", msg, true);
+}
+
+/* The six draft approval fields of agents.json (GOV-12). */
+static const char *const approval_fields[] = {
+	"agentsJsonApprovalHash",       "agentsJsonApprovedPayload", "agentsJsonApprovedByUserId",
+	"agentsJsonApprovedByUserName", "agentsJsonApprovedAt",      "agentsJsonApprovalSource",
+};
+
+/* GOV-13: when the app's draft approval no longer matches the new agents.json (changed,
+ * removed or invalid), nulls the approval fields in `set` and returns the audit details
+ * {reason, appId, changes:{before, after}} (new ref); NULL when nothing is stale. */
+static json_t *approval_staleness(struct chat *c, const json_t *app_filter, const json_t *agents,
+				  json_t *set)
+{
+	json_t *app = NULL;
+	struct err e = {0};
+	if (store_find_one(c->sse->store, "apps", app_filter, NULL, 0, &app, &e) != 0 || !app) {
+		log_warning("run %s: approval not checked: %s", c->k.run_id, e.msg);
+		return NULL;
+	}
+	const char *before = jsonx_str(app, "agentsJsonApprovalHash");
+	const char *text = json_string_value(agents);
+	size_t len = json_string_length(agents);
+	json_t *out = NULL;
+	if (agents_hash_stale(before, text, len)) {
+		char after[AGENTS_HASH_LEN + 1];
+		bool ok = text && agents_hash(text, len, after, NULL, &e) == AGENTS_HASH_OK;
+		out = json_pack("{s:s, s:s, s:{s:s, s:s?}}", "reason", "source_snapshot_updated",
+				"appId", c->k.app_id, "changes", "before", before, "after",
+				ok ? after : NULL);
+		for (size_t i = 0; i < sizeof(approval_fields) / sizeof(approval_fields[0]); i++)
+			json_object_set_new(set, approval_fields[i], json_null());
+	}
+	json_decref(app);
+	return out;
 }
 
 /* P-7 after a successful done_building (B-11 steps 2 and 4): the workspace's files become the
@@ -354,8 +388,16 @@ static void save_snapshot(struct chat *c)
 			json_object_get(doc, "_id"), "draftSourceUpdatedAt", now,
 			"draftSourceSizeBytes", (json_int_t)bytes, "draftSourceHash", hash,
 			"draftHasPreviewArtifact", preview, "updatedAt", now);
+	json_t *stale = approval_staleness(c, f, json_object_get(files, "agents.json"),
+					   json_object_get(upd, "$set"));
 	if (store_update_one(s->store, "apps", f, upd, NULL, &e) != 0)
 		log_error("run %s: app not pointed at its snapshot: %s", c->k.run_id, e.msg);
+	else if (stale)
+		sse_audit(c->req, "app.agents_config.stale", "warning", c->k.run_id, NULL,
+			  "The app's agents.json changed after its approval; the approval was "
+			  "cleared",
+			  json_incref(stale));
+	json_decref(stale);
 	json_decref(f);
 	json_decref(upd);
 	sse_audit(c->req, "app.source_snapshot.updated", "info", c->k.run_id, NULL,

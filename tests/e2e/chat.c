@@ -610,8 +610,35 @@ Test(chat, run_events_follow_the_turn)
 	free(run);
 }
 
+/* Records an agents.json approval on the app, as an approval route would (GOV-12). */
+static void approve_agents(const char *hash)
+{
+	struct err e = {0};
+	json_t *f = json_pack("{s:s, s:s}", "_id", app, "workspaceId", ws);
+	json_t *u = json_pack("{s:{s:s, s:{}, s:s, s:s, s:s, s:s}}", "$set",
+			      "agentsJsonApprovalHash", hash, "agentsJsonApprovedPayload",
+			      "agentsJsonApprovedByUserId", "u", "agentsJsonApprovedByUserName",
+			      "Olive Owner", "agentsJsonApprovedAt", "2026-01-01T00:00:00.000Z",
+			      "agentsJsonApprovalSource", "build_chat");
+	cr_assert_eq(store_update_one(env.store, "apps", f, u, NULL, &e), 0, "%s", e.msg);
+	json_decref(f);
+	json_decref(u);
+}
+
+static size_t audit_count(const char *event)
+{
+	size_t n = 0;
+	struct err e = {0};
+	json_t *q = json_pack("{s:s, s:s}", "workspaceId", ws, "eventName", event);
+	cr_assert_eq(store_count(env.store, "audit_events", q, &n, &e), 0, "%s", e.msg);
+	json_decref(q);
+	return n;
+}
+
 Test(chat, a_successful_build_saves_the_draft_snapshot)
 {
+	/* An approval of an agents.json the build does not have is stale afterwards (GOV-13). */
+	approve_agents("v1:0508f099a407c13ebd5fb18ef637c356d42ece673dd72962d700b974654af421");
 	char *run = new_run();
 	char *body = chat_body(NULL, "u1", "[scenario:build] Build the board.");
 	struct tc_resp r;
@@ -641,19 +668,69 @@ Test(chat, a_successful_build_saves_the_draft_snapshot)
 			     json_object_get(snap, "_id")),
 		  "%s", json_dumps(appdoc, JSON_COMPACT));
 	cr_expect_str_eq(jsonx_str(appdoc, "draftSourceHash"), jsonx_str(snap, "hash"));
+	static const char *const approval[] = {
+		"agentsJsonApprovalHash",     "agentsJsonApprovedPayload",
+		"agentsJsonApprovedByUserId", "agentsJsonApprovedByUserName",
+		"agentsJsonApprovedAt",       "agentsJsonApprovalSource",
+	};
+	for (size_t k = 0; k < sizeof(approval) / sizeof(approval[0]); k++)
+		cr_expect(json_is_null(json_object_get(appdoc, approval[k])), "%s kept: %s",
+			  approval[k], json_dumps(appdoc, JSON_COMPACT));
 	/* The turn left its audit trail. */
-	static const char *const events[] = {"builder_run.created", "builder_run.started",
-					     "app.source_snapshot.updated", "builder_run.completed",
-					     NULL};
-	for (size_t k = 0; events[k]; k++) {
-		size_t n = 0;
-		json_t *q = json_pack("{s:s, s:s}", "workspaceId", ws, "eventName", events[k]);
-		cr_assert_eq(store_count(env.store, "audit_events", q, &n, &e), 0, "%s", e.msg);
-		cr_expect_geq(n, 1, "no %s audit event", events[k]);
-		json_decref(q);
-	}
+	static const char *const events[] = {
+		"builder_run.created",     "builder_run.started",   "app.source_snapshot.updated",
+		"app.agents_config.stale", "builder_run.completed", NULL};
+	for (size_t k = 0; events[k]; k++)
+		cr_expect_geq(audit_count(events[k]), 1, "no %s audit event", events[k]);
 	json_decref(snap);
 	json_decref(appdoc);
+	tc_resp_free(&r);
+	free(body);
+	free(run);
+}
+
+static bool file_has(const char *rel, const char *needle)
+{
+	char path[HARNESS_PATH_MAX + 128], text[4096] = {0};
+	snprintf(path, sizeof(path), "%s/%s/%s", wd.ws_dir, app, rel);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	return n > 0 && strstr(text, needle) != NULL;
+}
+
+Test(chat, a_deleted_workspace_is_restored_and_builds_again)
+{
+	char *run = new_run();
+	char *body = chat_body(NULL, "u1", "[scenario:build] Build the board.");
+	struct tc_resp r;
+	cr_assert_eq(post_chat(run, body, &r), 0);
+	cr_assert_str_eq(run_status(run), "completed", "%s", r.body);
+	tc_resp_free(&r);
+	free(body);
+	free(run);
+	char dir[HARNESS_PATH_MAX + 128], cmd[HARNESS_PATH_MAX + 160];
+	snprintf(dir, sizeof(dir), "%s/%s", wd.ws_dir, app);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+	struct stat st;
+	cr_assert_neq(stat(dir, &st), 0, "the workspace is still there");
+	size_t saved = audit_count("app.source_snapshot.updated");
+
+	/* The next turn finds the workspace gone, restores the draft and only builds. */
+	run = new_run();
+	body = chat_body(NULL, "u1", "[scenario:rebuild] Build it again.");
+	cr_assert_eq(post_chat(run, body, &r), 0);
+	cr_expect(strstr(r.body, "\\\"status\\\":\\\"complete\\\"") != NULL, "%s", r.body);
+	cr_expect_str_eq(run_status(run), "completed");
+	cr_expect(file_has("src/App.tsx", "Team Tasks board"), "src/App.tsx was not restored");
+	cr_expect(file_has("dist/index.html", "<div id=\"root\">"), "dist was not rebuilt");
+	cr_expect(stat(dir, &st) == 0 && access(strcat(dir, "/node_modules"), F_OK) == 0,
+		  "dependencies were not installed again");
+	cr_expect_eq(audit_count("app.source_snapshot.updated"), saved + 1,
+		     "the rebuilt draft was not saved");
 	tc_resp_free(&r);
 	free(body);
 	free(run);
