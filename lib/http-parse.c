@@ -335,7 +335,8 @@ static bool path_split(const char *path, struct path_segs *ps)
 }
 
 /* Whether the decoded path fits a pattern; fills params (when not NULL) as it goes. A pattern
- * with more than HTTP_MAX_PATH_PARAMS parameters never matches. */
+ * with more than HTTP_MAX_PATH_PARAMS parameters never matches. A final "*" takes the rest of
+ * the path, zero or more segments, every one of them already checked by path_split(). */
 static bool pattern_match(const char *pattern, const struct path_segs *ps,
 			  struct http_params *params)
 {
@@ -350,6 +351,8 @@ static bool pattern_match(const char *pattern, const struct path_segs *ps,
 	for (size_t i = 0; i < ps->n; i++) {
 		size_t plen = strcspn(p, "/");
 
+		if (strcmp(p, "*") == 0)
+			return true;
 		if (plen > 1 && p[0] == ':') {
 			if (ps->seg[i][0] == '\0' || nparams >= HTTP_MAX_PATH_PARAMS)
 				return false;
@@ -368,7 +371,7 @@ static bool pattern_match(const char *pattern, const struct path_segs *ps,
 			return i + 1 == ps->n;
 		p++;
 	}
-	return false;
+	return strcmp(p, "*") == 0;
 }
 
 /* Adds method to the "GET, POST" list unless it is already there; cuts at a method boundary. */

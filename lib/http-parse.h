@@ -39,7 +39,9 @@ bool http_header_var(const char *name, char *buf, size_t bufsz);
 int http_decode_segment(const char *s, size_t len, char *out, size_t outsz, struct err *e)
 	__attribute__((warn_unused_result));
 
-/* Route matching. Params are ":name" segments; their values are decoded. */
+/* Route matching. Params are ":name" segments; their values are decoded. A pattern may end in
+ * a "*" segment, which matches the rest of the path (zero or more segments); the handler
+ * reads that rest from the request path. */
 struct http_params {
 	const char *names[HTTP_MAX_PATH_PARAMS];
 	char values[HTTP_MAX_PATH_PARAMS][HTTP_MAX_SEGMENT_BYTES + 1];

@@ -273,6 +273,12 @@ int http_reply_json_text(struct http_req *r, int status, const char *text, size_
 	return send_reply(r, status, JSON_TYPE, text, len);
 }
 
+int http_reply_body(struct http_req *r, int status, const char *content_type, const void *body,
+		    size_t len)
+{
+	return send_reply(r, status, content_type, body, len);
+}
+
 int http_stream_begin(struct http_req *r, int status, const char *content_type)
 {
 	if (r->status != 0) {
@@ -500,9 +506,24 @@ static void route_and_run(struct http_req *r)
 			  rc);
 }
 
+/* The path as the access log shows it: a segment that starts with '~' is a capability (the
+ * preview's token) and is written as "~" alone. */
+static void log_path(const char *path, char *out, size_t outsz)
+{
+	size_t o = 0, n;
+
+	for (const char *p = path; *p != '\0' && o + 1 < outsz; p += n) {
+		n = p[0] == '/' ? 1 : strcspn(p, "/");
+		snprintf(out + o, outsz - o, "%.*s", p[0] == '~' ? 1 : (int)n, p);
+		o += strlen(out + o);
+	}
+	out[o] = '\0';
+}
+
 static void handle(const struct http_server *srv, FCGX_Request *fr)
 {
 	struct http_req *r = calloc(1, sizeof(*r));
+	char logged[HTTP_MAX_PATH_BYTES + 2];
 	long long t0 = now_ms();
 
 	if (r == NULL)
@@ -511,8 +532,9 @@ static void handle(const struct http_server *srv, FCGX_Request *fr)
 	route_and_run(r);
 	if (!http_replied(r))
 		refuse(r, 500, "internal_error", "internal error");
-	/* Never the query, cookies or body: they can hold secrets. */
-	log_info("%s %s status=%d%s%s bytes=%zu ms=%lld", r->method, r->path, r->status,
+	/* Never the query, cookies, body or a capability in the path: they can hold secrets. */
+	log_path(r->path, logged, sizeof(logged));
+	log_info("%s %s status=%d%s%s bytes=%zu ms=%lld", r->method, logged, r->status,
 		 r->error_code[0] ? " error=" : "", r->error_code, r->bytes_out, now_ms() - t0);
 	req_free(r);
 	log_set_request_id(NULL);

@@ -26,7 +26,7 @@ typedef int (*http_handler_fn)(struct http_req *req);
 
 struct http_route {
 	const char *method;  /* "GET", "POST", "PATCH", "PUT", "DELETE" */
-	const char *pattern; /* "/api/workspaces/:ws/teams/:teamId" */
+	const char *pattern; /* "/api/workspaces/:ws/teams/:teamId"; a final "*" takes the rest */
 	http_handler_fn handler;
 	int access;              /* responder-defined (enum guard_access) */
 	int perm;                /* responder-defined (enum guard_perm) */
@@ -102,6 +102,9 @@ int http_reply_json(struct http_req *r, int status, json_t *body);
 /* Sends status and len bytes of JSON text (borrowed), e.g. a reply body a handler kept from
  * an earlier request. */
 int http_reply_json_text(struct http_req *r, int status, const char *text, size_t len);
+/* Sends status and len bytes of body (borrowed) as content_type: files, not API replies. */
+int http_reply_body(struct http_req *r, int status, const char *content_type, const void *body,
+		    size_t len);
 /* Streamed replies (SSE): status, the headers set so far and Content-Type go out at once,
  * with no Content-Length; each write is flushed to the web server as it is made. A write
  * returns -1 once the client is gone (the web server closed the connection); the request

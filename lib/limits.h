@@ -195,6 +195,9 @@
 #define BUILD_OUTPUT_MAX (32 * 1024) /* bytes of one npm command's output given back (P-5) */
 #define BUILD_PACKAGE_JSON_MAX (1024 * 1024) /* an app's package.json read by done_building */
 #define BUILD_TIMEOUT_MS (10 * 60 * 1000)    /* one npm command of done_building */
+/* How long a runtime CLI waits for one brokered tool call: done_building may wait for a
+ * warm-up, install and build (each bounded above), so the CLIs' own defaults are too short. */
+#define RUNTIME_TOOL_TIMEOUT_S (30 * 60)
 #define METADATA_PROMPT_MAX 10000      /* bytes of the request a metadata agent reads (W-12) */
 #define SNAPSHOT_FILE_MAX (512 * 1024) /* one file of a source snapshot (P-6, P-7) */
 #define SNAPSHOT_WARN_BYTES (8 * 1024 * 1024) /* a snapshot this large is logged */
@@ -248,5 +251,26 @@
 #define UIS_OUTPUT_PARSE_MAX (1024 * 1024)   /* bytes of a tool output parsed for its status */
 #define UIS_OUTPUT_PARSE_DEPTH 8             /* levels of a tool output unwrapped (P-5) */
 #define UIS_OUTPUT_JSON_DEPTH 64             /* nesting of a tool output parsed for it */
+
+/* Dependency warm-up (P-4) */
+#define BUILD_WARMUP_TIMEOUT_MS (120 * 1000) /* npm install started when a workspace is made */
+#define BUILD_WARMUP_KEEP_MS (5 * 60 * 1000) /* a settled warm-up is remembered this long */
+#define BUILD_WARMUP_MAX_RUNNING 8           /* warm-ups at once; more are not started */
+#define BUILD_WARMUP_MAX_ENTRIES 1024        /* directories remembered at once */
+#define BUILD_WARMUP_STOP_WAIT_MS (PROC_KILL_GRACE_MS + 3000) /* exit waits for killed ones */
+
+/* App preview and files (P-8) */
+#define PREVIEW_TOKEN_TTL_S 3600       /* a preview capability token is good this long */
+#define PREVIEW_TOKEN_SKEW_S 300       /* and its expiry may lie this far beyond (host clocks) */
+#define PREVIEW_TOKEN_MAC_BYTES 16     /* bytes of HMAC-SHA256 a token keeps */
+#define PREVIEW_TOKEN_CHARS 32         /* base64url of expiry (8 bytes) and MAC (16 bytes) */
+#define PREVIEW_KEY_BYTES 32           /* the HMAC key all second-api processes share */
+#define PREVIEW_KEY_REFRESH_S 300      /* a process re-reads the shared key this often */
+#define PREVIEW_KEY_REREAD_MIN_MS 1000 /* a failed MAC re-reads it at most this often */
+#define PREVIEW_PATH_MAX 512           /* bytes of a file path under dist/, decoded */
+#define SNAPSHOT_KEPT_ENTRIES 16       /* parsed snapshots one second-api process keeps */
+#define SNAPSHOT_KEPT_BYTES (64 * 1024 * 1024) /* and their file bytes, all together */
+#define FILES_WORKER_CONNECT_TIMEOUT_MS 2000   /* P-8 live files: connecting to workerd */
+#define FILES_WORKER_CALL_TIMEOUT_MS 15000     /* P-8 live files: the whole call */
 
 #endif

@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,21 @@ void wd_env_init(struct wd_env *env)
 	snprintf(env->sock, sizeof(env->sock), "%s/workerd.sock", env->dir);
 	subdir(env->ws_dir, sizeof(env->ws_dir), env->dir, "workspaces");
 	subdir(env->rt_dir, sizeof(env->rt_dir), env->dir, "runtime");
+	/* Every workerd of the tests shares one npm cache, the one tests/integration/template.sh
+	 * fills, so a workspace's install downloads next to nothing. */
+	char cache[HARNESS_PATH_MAX + 64], link[HARNESS_PATH_MAX + 64];
+	snprintf(cache, sizeof(cache), "%s/var", builddir());
+	if (mkdir(cache, 0755) != 0 && errno != EEXIST)
+		abort();
+	snprintf(cache, sizeof(cache), "%s/var/npm-cache", builddir());
+	if (mkdir(cache, 0755) != 0 && errno != EEXIST)
+		abort();
+	char real[PATH_MAX];
+	if (!realpath(cache, real))
+		abort();
+	snprintf(link, sizeof(link), "%s/npm-cache", env->rt_dir);
+	if (symlink(real, link) != 0)
+		abort();
 	subdir(env->home, sizeof(env->home), env->dir, "home");
 	subdir(env->record, sizeof(env->record), env->dir, "model-requests");
 	snprintf(env->log, sizeof(env->log), "%s/workerd.log", env->dir);

@@ -15,6 +15,7 @@
 #include "lib/jsonx.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "workerd/build.h"
 #include "workerd/detect.h"
 #include "workerd/files.h"
 #include "workerd/http.h"
@@ -243,19 +244,28 @@ static int parse_turn(struct wd_req *r, const char *app_id, json_t *body, struct
 	json_t *st = files_workspace_status(c->cwd);
 	bool empty = !json_is_true(json_object_get(st, "workspaceHasFiles"));
 	json_decref(st);
+	bool scaffolded = false;
 	if (empty && json_is_object(src) && json_object_size(src) > 0) {
 		if (files_restore(c->cwd, src, &e) < 0) {
 			*replied = wd_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_source_files",
 						  "%s", e.msg);
 			return -1;
 		}
-	} else if (empty && strcmp(mode_s, "builder") == 0 && *r->w->template_dir &&
-		   files_copy_tree(r->w->template_dir, c->cwd, &e) < 0) {
-		log_error("scaffold of %s failed: %s", app_id, e.msg);
-		*replied = wd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "scaffold_failed",
-					  "the app workspace could not be prepared");
-		return -1;
+		scaffolded = true;
+	} else if (empty && strcmp(mode_s, "builder") == 0 && *r->w->template_dir) {
+		if (files_copy_tree(r->w->template_dir, c->cwd, &e) < 0) {
+			log_error("scaffold of %s failed: %s", app_id, e.msg);
+			*replied = wd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+						  "scaffold_failed",
+						  "the app workspace could not be prepared");
+			return -1;
+		}
+		scaffolded = true;
 	}
+	/* P-4: dependencies install while the agent plans and writes; done_building waits. The
+	 * result only matters to done_building, which installs itself when this did not. */
+	if (scaffolded)
+		(void)build_warmup_start(r->w, c->cwd);
 	c->context = json_object();
 	static const char *const keys[] = {
 		"workspaceId",         "runId", "appName", "requestedByUserId",

@@ -1,14 +1,26 @@
-/* done_building (P-5): the app in the turn's workspace is installed when needed, type-checked
- * and built (both at once), and its files are collected as a snapshot would be.
+/* done_building (P-5) and the dependency warm-up (P-4): npm in an app's workspace.
  *
- * npm runs in the same sandbox as the runtime (bubblewrap when workerd has it: the workspace
- * and the shared npm cache writable, nothing else), with the allow-listed environment, so the
+ * Every npm command runs the same way (npm_spawn): in the same sandbox as the runtime
+ * (bubblewrap when workerd has it: the workspace and the shared npm cache
+ * <runtime_dir>/npm-cache writable, nothing else), with the allow-listed environment, so the
  * project's own scripts get no more than the agent that wrote them. Output given back to the
- * agent is bounded (BUILD_OUTPUT_MAX per command) and keeps the end, where errors are. */
+ * agent is bounded (BUILD_OUTPUT_MAX per command) and keeps the end, where errors are.
+ *
+ * Warm-ups are one table of entries keyed by directory, under one mutex; a condition variable
+ * wakes whoever waits for one to settle (done_building, shutdown). Each warm-up is a detached
+ * thread that spawns npm itself (bwrap's --die-with-parent follows the thread that forked it,
+ * so not the short-lived request thread), reaps it, removes node_modules if it failed, and
+ * marks its entry settled. A settled entry is forgotten BUILD_WARMUP_KEEP_MS later, when the
+ * table is next touched; until then the directory is not warmed again. The entry owns copies
+ * of everything it uses, so a session deleted meanwhile changes nothing for it. */
 #include <config.h>
 
 #include "workerd/build.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,16 +28,23 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lib/jsonx.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/timeutil.h"
 #include "workerd/env.h"
 #include "workerd/files.h"
 #include "workerd/proc.h"
 #include "workerd/workerd.h"
 
 extern char **environ;
+
+/* P-4 and P-5 step 4 install alike; the lock file and the shared cache make it quick. */
+static const char *const npm_install[] = {"install",   "--include=dev",    "--no-audit",
+					  "--no-fund", "--prefer-offline", NULL};
 
 struct output {
 	char *p;
@@ -54,22 +73,33 @@ static int keep_line(void *arg, char *line, size_t len, bool truncated)
 }
 
 struct job {
-	const char *name;
 	struct proc *p;
 	struct output out;
+	int timeout_ms;
 	int status;
 	bool ran;
 };
 
-static int start(struct workerd *w, const char *cwd, const char *cache, const char *const *args,
-		 struct job *j, struct err *e)
+/* Starts `npm args...` in cwd; j->out is allocated whatever happens (job_free releases it). */
+static int npm_spawn(struct workerd *w, const char *cwd, const char *const *args, struct job *j,
+		     struct err *e)
 {
-	char npm[WORKSPACE_PATH_MAX];
+	char npm[WORKSPACE_PATH_MAX], cache[WORKSPACE_PATH_MAX];
 	const char *argv[16];
 	size_t n = 0;
+	j->out.p = calloc(1, BUILD_OUTPUT_MAX + 2);
+	if (!j->out.p)
+		abort();
 	if (env_find_binary(NULL, "npm", w ? w->runtime_path : getenv("PATH"), npm, sizeof(npm)) <
 	    0)
 		return err_set(e, ERR_UNAVAILABLE, "npm was not found");
+	snprintf(cache, sizeof(cache), "%s/npm-cache", w ? w->runtime_dir : "/tmp");
+	if (files_mkdirs(cache, e) < 0)
+		return -1;
+	/* The cache may be a link to one shared further; the sandbox binds the real directory. */
+	char real[PATH_MAX];
+	if (realpath(cache, real) && strlen(real) < sizeof(cache))
+		memcpy(cache, real, strlen(real) + 1);
 	argv[n++] = npm;
 	for (size_t i = 0; args[i] && n < 15; i++)
 		argv[n++] = args[i];
@@ -89,17 +119,16 @@ static int start(struct workerd *w, const char *cwd, const char *cache, const ch
 				 .sandbox_rw = rw};
 	int rc = proc_spawn(&spec, &j->p, e);
 	env_free(&env);
-	j->out.p = calloc(1, BUILD_OUTPUT_MAX + 2);
-	if (!j->out.p)
-		abort();
 	return rc;
 }
 
+/* Reads the job's output to the end and reaps it; runs in any thread. */
 static void *collect(void *arg)
 {
 	struct job *j = arg;
-	proc_set_timeout(j->p, BUILD_TIMEOUT_MS);
-	proc_read_lines(j->p, keep_line, &j->out);
+	proc_set_timeout(j->p, j->timeout_ms);
+	/* A read error leaves less output; proc_wait below still reaps and reports. */
+	(void)proc_read_lines(j->p, keep_line, &j->out);
 	proc_wait(j->p, &j->status);
 	const char *tail = proc_stderr_tail(j->p);
 	if (*tail)
@@ -136,22 +165,89 @@ static bool newer(const char *dir, const char *a, const char *b)
 	return stat(pa, &sa) == 0 && stat(pb, &sb) == 0 && sa.st_mtime > sb.st_mtime;
 }
 
-/* P-5 step 4: whether some declared dependency is not installed. */
-static bool deps_missing(const char *cwd)
+/* The app's package.json parsed (new ref), or NULL with e set. Not followed when it is a
+ * symlink: the agent owns the workspace, not what lies outside it. */
+static json_t *package_json(const char *cwd, struct err *e)
 {
 	char path[WORKSPACE_PATH_MAX];
-	struct err e = {0};
 	snprintf(path, sizeof(path), "%s/package.json", cwd);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return true;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err_set(e, ERR_IO, "package.json cannot be read: %s", strerror(errno));
+		return NULL;
+	}
 	char *buf = malloc(BUILD_PACKAGE_JSON_MAX + 1);
 	if (!buf)
 		abort();
-	size_t n = fread(buf, 1, BUILD_PACKAGE_JSON_MAX, f);
-	fclose(f);
-	json_t *pkg = jsonx_loadb(buf, n, BUILD_PACKAGE_JSON_MAX, JSON_MAX_DEPTH, &e);
+	size_t n = 0;
+	ssize_t k;
+	while (n <= BUILD_PACKAGE_JSON_MAX &&
+	       (k = read(fd, buf + n, BUILD_PACKAGE_JSON_MAX + 1 - n)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	json_t *pkg = jsonx_loadb(buf, n, BUILD_PACKAGE_JSON_MAX, JSON_MAX_DEPTH, e);
 	free(buf);
+	if (pkg && !json_is_object(pkg)) {
+		json_decref(pkg);
+		err_set(e, ERR_INVALID, "package.json is not a JSON object");
+		return NULL;
+	}
+	return pkg;
+}
+
+/* P-5 step 2: the template's type-checking needs @types/node; an app that dropped it gets it
+ * back. The file is replaced (written aside, then renamed), never written through a link. */
+static int ensure_types_node(const char *cwd, struct err *e)
+{
+	json_t *pkg = package_json(cwd, e);
+	if (!pkg)
+		return -1;
+	json_t *dev = json_object_get(pkg, "devDependencies");
+	if (json_is_object(dev) && json_object_get(dev, "@types/node")) {
+		json_decref(pkg);
+		return 0;
+	}
+	if (dev && !json_is_object(dev)) {
+		json_decref(pkg);
+		return err_set(e, ERR_INVALID, "package.json: devDependencies is not an object");
+	}
+	if (!dev) {
+		dev = json_object();
+		json_object_set_new(pkg, "devDependencies", dev);
+	}
+	json_object_set_new(dev, "@types/node", json_string("^20.19.0"));
+	char *text = json_dumps(pkg, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(pkg);
+	if (!text)
+		abort();
+	char path[WORKSPACE_PATH_MAX], tmp[WORKSPACE_PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/package.json", cwd);
+	snprintf(tmp, sizeof(tmp), "%s.second-tmp", path);
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	size_t len = strlen(text);
+	bool written = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+	free(text);
+	if (fd >= 0 && close(fd) < 0)
+		written = false;
+	if (!written || rename(tmp, path) < 0) {
+		err_set(e, ERR_IO, "package.json cannot be written: %s", strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* P-5 step 4: whether some declared dependency is not installed. */
+static bool deps_missing(const char *cwd)
+{
+	struct err e = {0};
+	json_t *pkg = package_json(cwd, &e);
 	bool missing = pkg == NULL;
 	static const char *const groups[] = {"dependencies", "devDependencies"};
 	for (size_t g = 0; g < 2 && !missing; g++) {
@@ -170,6 +266,258 @@ static bool deps_missing(const char *cwd)
 	return missing;
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	/* One entry that will not go does not stop the others; the caller checks the root. */
+	(void)remove(path);
+	return 0;
+}
+
+/* Removes <dir>/node_modules; a link there is removed, never followed. */
+static void remove_node_modules(const char *dir)
+{
+	char path[WORKSPACE_PATH_MAX];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/node_modules", dir);
+	if (lstat(path, &st) < 0)
+		return;
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 || lstat(path, &st) == 0)
+		log_warning("warm-up of %s: node_modules could not be removed", dir);
+}
+
+/* --- P-4: the warm-up table --- */
+
+struct warmup {
+	struct warmup *next;
+	char *dir;
+	struct workerd *w;
+	struct proc *p; /* while npm runs; the thread clears it before freeing */
+	bool running, ok;
+	int64_t settled_ms; /* on the table's clock */
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t settled; /* CLOCK_MONOTONIC */
+	struct warmup *head;
+	size_t n, running;
+	bool stopping;
+	int64_t (*now)(void);
+} warm = {.mu = PTHREAD_MUTEX_INITIALIZER, .now = time_mono_ms};
+
+static pthread_once_t warm_once = PTHREAD_ONCE_INIT;
+
+static void warm_init(void)
+{
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&warm.settled, &a);
+	pthread_condattr_destroy(&a);
+	/* Without it a running npm would outlive workerd and keep writing to the workspace. */
+	if (atexit(build_warmup_shutdown) != 0)
+		log_warning("warm-ups will not be stopped at exit");
+}
+
+static void warmup_free(struct warmup *x)
+{
+	free(x->dir);
+	free(x);
+}
+
+/* Drops settled entries older than BUILD_WARMUP_KEEP_MS. Called with the lock held. */
+static void prune(void)
+{
+	int64_t now = warm.now();
+	for (struct warmup **pp = &warm.head; *pp;) {
+		struct warmup *x = *pp;
+		if (!x->running && now - x->settled_ms >= BUILD_WARMUP_KEEP_MS) {
+			*pp = x->next;
+			warm.n--;
+			warmup_free(x);
+		} else {
+			pp = &x->next;
+		}
+	}
+}
+
+static struct warmup *find(const char *dir)
+{
+	for (struct warmup *x = warm.head; x; x = x->next)
+		if (strcmp(x->dir, dir) == 0)
+			return x;
+	return NULL;
+}
+
+static void *warmup_run(void *arg)
+{
+	struct warmup *x = arg;
+	struct job j = {.timeout_ms = BUILD_WARMUP_TIMEOUT_MS};
+	struct err e = {0};
+	int64_t t0 = time_mono_ms();
+	char why[ERR_MSG_MAX] = "";
+	if (npm_spawn(x->w, x->dir, npm_install, &j, &e) == 0) {
+		pthread_mutex_lock(&warm.mu);
+		x->p = j.p;
+		if (warm.stopping)
+			proc_terminate(j.p);
+		pthread_mutex_unlock(&warm.mu);
+		collect(&j);
+		pthread_mutex_lock(&warm.mu);
+		x->p = NULL;
+		pthread_mutex_unlock(&warm.mu);
+		proc_describe_status(j.status, why, sizeof(why));
+	} else {
+		snprintf(why, sizeof(why), "%s", e.msg);
+	}
+	bool good = ok(&j);
+	job_free(&j);
+	if (good) {
+		log_info("warm-up of %s installed in %lld ms", x->dir,
+			 (long long)(time_mono_ms() - t0));
+	} else {
+		remove_node_modules(x->dir);
+		log_notice("warm-up of %s failed (%s); done_building will install", x->dir, why);
+	}
+	pthread_mutex_lock(&warm.mu);
+	x->running = false;
+	x->ok = good;
+	x->settled_ms = warm.now();
+	warm.running--;
+	pthread_cond_broadcast(&warm.settled);
+	pthread_mutex_unlock(&warm.mu);
+	return NULL;
+}
+
+enum build_warmup_start build_warmup_start(struct workerd *w, const char *dir)
+{
+	pthread_once(&warm_once, warm_init);
+	pthread_mutex_lock(&warm.mu);
+	prune();
+	struct warmup *x = find(dir);
+	enum build_warmup_start rc = BUILD_WARMUP_STARTED;
+	if (x)
+		rc = x->running ? BUILD_WARMUP_RUNNING : BUILD_WARMUP_RECENT;
+	else if (exists(dir, "node_modules") || !exists(dir, "package.json"))
+		rc = BUILD_WARMUP_NOT_NEEDED;
+	else if (warm.stopping || warm.running >= BUILD_WARMUP_MAX_RUNNING ||
+		 warm.n >= BUILD_WARMUP_MAX_ENTRIES)
+		rc = BUILD_WARMUP_REFUSED;
+	if (rc != BUILD_WARMUP_STARTED) {
+		bool stopping = warm.stopping;
+		size_t running = warm.running, n = warm.n;
+		pthread_mutex_unlock(&warm.mu);
+		if (rc == BUILD_WARMUP_REFUSED && !stopping)
+			log_notice("warm-up of %s not started: %zu running, %zu remembered", dir,
+				   running, n);
+		return rc;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x || !(x->dir = strdup(dir)))
+		abort();
+	x->w = w;
+	x->running = true;
+	pthread_attr_t attr;
+	pthread_t t;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int err = pthread_create(&t, &attr, warmup_run, x);
+	pthread_attr_destroy(&attr);
+	if (err != 0) {
+		pthread_mutex_unlock(&warm.mu);
+		log_warning("warm-up of %s not started: %s", dir, strerror(err));
+		warmup_free(x);
+		return BUILD_WARMUP_REFUSED;
+	}
+	x->next = warm.head;
+	warm.head = x;
+	warm.n++;
+	warm.running++;
+	pthread_mutex_unlock(&warm.mu);
+	log_info("warm-up of %s started", dir);
+	return BUILD_WARMUP_STARTED;
+}
+
+static void deadline_in(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+enum build_warmup_state build_warmup_wait(const char *dir)
+{
+	pthread_once(&warm_once, warm_init);
+	struct timespec until;
+	/* npm is killed at its timeout; the margin covers the grace period and the cleanup. */
+	deadline_in(&until, BUILD_WARMUP_TIMEOUT_MS + BUILD_WARMUP_STOP_WAIT_MS);
+	pthread_mutex_lock(&warm.mu);
+	prune();
+	struct warmup *x = find(dir);
+	while (x && x->running &&
+	       pthread_cond_timedwait(&warm.settled, &warm.mu, &until) != ETIMEDOUT)
+		x = find(dir); /* shutdown frees settled entries: look it up after every wake */
+	enum build_warmup_state st = !x           ? BUILD_WARMUP_NONE
+				     : x->running ? BUILD_WARMUP_PENDING
+				     : x->ok      ? BUILD_WARMUP_SUCCEEDED
+						  : BUILD_WARMUP_FAILED;
+	pthread_mutex_unlock(&warm.mu);
+	return st;
+}
+
+void build_warmup_shutdown(void)
+{
+	pthread_once(&warm_once, warm_init);
+	struct timespec until;
+	deadline_in(&until, BUILD_WARMUP_STOP_WAIT_MS);
+	pthread_mutex_lock(&warm.mu);
+	warm.stopping = true;
+	if (warm.running > 0)
+		log_notice("stopping %zu dependency warm-up(s)", warm.running);
+	for (struct warmup *x = warm.head; x; x = x->next)
+		if (x->p)
+			proc_terminate(x->p);
+	while (warm.running > 0 &&
+	       pthread_cond_timedwait(&warm.settled, &warm.mu, &until) != ETIMEDOUT)
+		;
+	if (warm.running > 0)
+		log_warning("%zu warm-up(s) still stopping at exit", warm.running);
+	/* What settled is freed; a thread still running keeps its entry. */
+	for (struct warmup **pp = &warm.head; *pp;) {
+		struct warmup *x = *pp;
+		if (!x->running) {
+			*pp = x->next;
+			warm.n--;
+			warmup_free(x);
+		} else {
+			pp = &x->next;
+		}
+	}
+	pthread_mutex_unlock(&warm.mu);
+}
+
+static bool warm_stopping(void)
+{
+	pthread_mutex_lock(&warm.mu);
+	bool stopping = warm.stopping;
+	pthread_mutex_unlock(&warm.mu);
+	return stopping;
+}
+
+void build_warmup_set_clock(int64_t (*now_ms)(void))
+{
+	pthread_mutex_lock(&warm.mu);
+	warm.now = now_ms ? now_ms : time_mono_ms;
+	pthread_mutex_unlock(&warm.mu);
+}
+
+/* --- P-5: done_building --- */
+
 static void fail(struct tool_result *out, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void fail(struct tool_result *out, const char *fmt, ...)
@@ -180,6 +528,12 @@ static void fail(struct tool_result *out, const char *fmt, ...)
 		abort();
 	va_end(ap);
 	out->is_error = false; /* the agent reads the text and fixes the build */
+}
+
+static bool install_needed(const char *cwd)
+{
+	return !exists(cwd, "node_modules") || !exists(cwd, "package-lock.json") ||
+	       newer(cwd, "package.json", "package-lock.json") || deps_missing(cwd);
 }
 
 void build_done_building(const struct tool_ctx *ctx, const json_t *args, struct tool_result *out)
@@ -206,20 +560,23 @@ void build_done_building(const struct tool_ctx *ctx, const json_t *args, struct 
 		     missing);
 		return;
 	}
-	char cache[WORKSPACE_PATH_MAX];
-	snprintf(cache, sizeof(cache), "%s/npm-cache", w ? w->runtime_dir : "/tmp");
-	if (files_mkdirs(cache, &e) < 0) {
+	if (ensure_types_node(cwd, &e) < 0) {
 		fail(out, "Build failed before install/build: %s", e.msg);
 		return;
 	}
-	if (!exists(cwd, "node_modules") || !exists(cwd, "package-lock.json") ||
-	    newer(cwd, "package.json", "package-lock.json") || deps_missing(cwd)) {
-		static const char *const install[] = {"install",   "--include=dev",    "--no-audit",
-						      "--no-fund", "--prefer-offline", NULL};
-		struct job j = {.name = "install"};
-		if (start(w, cwd, cache, install, &j, &e) < 0) {
+	/* Step 3: what a warm-up still installing leaves decides step 4. */
+	if (build_warmup_wait(cwd) == BUILD_WARMUP_PENDING)
+		log_warning("done_building: the warm-up of %s has not settled; installing", cwd);
+	if (warm_stopping()) {
+		fail(out, "Build failed: the worker is stopping. Call done_building again.");
+		return;
+	}
+	if (install_needed(cwd)) {
+		struct job j = {.timeout_ms = BUILD_TIMEOUT_MS};
+		log_info("done_building: installing the dependencies of %s", cwd);
+		if (npm_spawn(w, cwd, npm_install, &j, &e) < 0) {
 			fail(out, "Build failed before install/build: %s", e.msg);
-			free(j.out.p);
+			job_free(&j);
 			return;
 		}
 		collect(&j);
@@ -236,10 +593,9 @@ void build_done_building(const struct tool_ctx *ctx, const json_t *args, struct 
 	}
 	static const char *const build[] = {"run", "build", NULL};
 	static const char *const typecheck[] = {"run", "typecheck", NULL};
-	struct job jb = {.name = "build"}, jt = {.name = "typecheck"};
+	struct job jb = {.timeout_ms = BUILD_TIMEOUT_MS}, jt = {.timeout_ms = BUILD_TIMEOUT_MS};
 	pthread_t tb, tt;
-	if (start(w, cwd, cache, build, &jb, &e) < 0 ||
-	    start(w, cwd, cache, typecheck, &jt, &e) < 0) {
+	if (npm_spawn(w, cwd, build, &jb, &e) < 0 || npm_spawn(w, cwd, typecheck, &jt, &e) < 0) {
 		fail(out, "Build failed before install/build: %s", e.msg);
 		job_free(&jb);
 		job_free(&jt);

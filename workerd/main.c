@@ -27,6 +27,7 @@
 #include "workerd/broker.h"
 #include "workerd/env.h"
 #include "workerd/files.h"
+#include "workerd/build.h"
 #include "workerd/http.h"
 #include "workerd/sessions.h"
 #include "workerd/workerd.h"
@@ -286,6 +287,8 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	rc = 0;
 out:
+	/* Running warm-ups go first: a done_building waiting on one would hold the HTTP stop. */
+	build_warmup_shutdown();
 	workerd_http_stop();
 	sessions_free(w.sessions);
 	broker_free(w.broker);

@@ -1,14 +1,16 @@
 #!/bin/sh
 # api-bench: wrk through one lighttpd against second-api's authenticated app list (50 apps)
 # and against fcgi-hello, a trivial FastCGI responder, in the same run; prints requests/s,
-# p50 and p99 of both, their ratio, and second-api's peak RSS under the load.
+# p50 and p99 of both, their ratio, and second-api's peak RSS under the load. Then the same for
+# a built app's preview document behind its token (GET /preview/.../~token/index.html, warm),
+# and the time to first byte of both, one request at a time.
 # usage: api-bench.sh SRCDIR BUILDDIR   (BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_THREADS)
 set -eu
 src=$1 build=$2
 secs=${BENCH_SECONDS:-10} conns=${BENCH_CONNECTIONS:-50} wthreads=${BENCH_THREADS:-2}
 lighttpd=${LIGHTTPD:-/usr/sbin/lighttpd}
 redis=${REDIS_SERVER:-redis-server}
-for tool in wrk curl "$lighttpd" "$redis"; do
+for tool in wrk curl sqlite3 "$lighttpd" "$redis"; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "api-bench: $tool not found"; exit 1; }
 done
 dir=$(mktemp -d "${TMPDIR:-/tmp}/second-api-bench-XXXXXX")
@@ -106,3 +108,45 @@ awk -v a="$api_rps" -v b="$base_rps" -v p="$api_p99" -v rss="$(cat "$dir/rss")" 
 	printf "ratio (apps list / baseline req/s): %.2f\n", a / b
 	printf "second-api p99 at the load above: %.2f ms\n", p
 	printf "second-api peak RSS under load: %.1f MiB\n", rss / 1024 }'
+
+# The preview: one app gets a draft snapshot shaped like a Vite build (a 140 KiB bundle, a
+# stylesheet, sources), written straight into the store as second-sse would after a build.
+app=$(curl -fsS -b "$dir/jar" "$base/api/workspaces/$ws/apps" |
+	sed -n 's/.*"id":"\([0-9a-f]\{24\}\)".*/\1/p' | head -n 1)
+head -c 105000 /dev/urandom | base64 -w0 > "$dir/bundle.txt"
+head -c 7500 /dev/urandom | base64 -w0 > "$dir/style.txt"
+head -c 15000 /dev/urandom | base64 -w0 > "$dir/source.txt"
+sqlite3 "$dir/second.db" <<SQL
+.timeout 5000
+INSERT INTO app_source_snapshots (id, data) VALUES ('0123456789abcdef01234567', json_object(
+  '_id', '0123456789abcdef01234567', 'workspaceId', '$ws', 'appId', '$app', 'kind', 'draft',
+  'hash', 'bench', 'files', json_array(
+    json_object('path', 'dist/index.html', 'content', '<!doctype html><html lang="en"><head>' ||
+      '<meta charset="UTF-8"><title>Bench</title><script type="module" crossorigin ' ||
+      'src="./assets/index-Bx1.js"></script><link rel="stylesheet" crossorigin ' ||
+      'href="./assets/index-Cs2.css"></head><body><div id="root"></div></body></html>'),
+    json_object('path', 'dist/assets/index-Bx1.js',
+      'content', CAST(readfile('$dir/bundle.txt') AS TEXT)),
+    json_object('path', 'dist/assets/index-Cs2.css',
+      'content', CAST(readfile('$dir/style.txt') AS TEXT)),
+    json_object('path', 'src/App.tsx', 'content', CAST(readfile('$dir/source.txt') AS TEXT)))));
+UPDATE apps SET data = json_set(data, '\$.draftSnapshotId', '0123456789abcdef01234567',
+  '\$.draftSourceHash', 'bench') WHERE id = '$app';
+SQL
+loc=$(curl -sS -o /dev/null -D - -b "$dir/jar" "$base/preview/$ws/$app/draft/" |
+	tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
+case $loc in
+/preview/*/~*/) ;;
+*) echo "api-bench: no preview token redirect (got '$loc')"; exit 1 ;;
+esac
+curl -fsS -o /dev/null "$base${loc}index.html" ||
+	{ echo "api-bench: the preview is not served"; exit 1; }
+run_wrk "GET /preview/.../~token/index.html" "$base${loc}index.html" "" prev
+ttfb() { # p50 of time to first byte in ms over 200 sequential warm requests
+	for i in $(seq 1 200); do curl -sS -o /dev/null -w '%{time_starttransfer}\n' "$1"; done |
+		sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", v[int(NR / 2)] * 1000 }'
+}
+awk -v a="$prev_rps" -v b="$base_rps" -v t="$(ttfb "$base${loc}index.html")" \
+	-v h="$(ttfb "$base/hello")" 'BEGIN {
+	printf "ratio (preview / baseline req/s): %.2f\n", a / b
+	printf "time to first byte, sequential p50: preview %.2f ms, baseline %.2f ms\n", t, h }'

@@ -2,8 +2,8 @@
  *
  * One `struct api` per process: the configuration, the store (thread-safe) and the Redis
  * options; each worker thread opens its own Redis connection on first use. Handler files
- * (health.c, onboarding.c, workspaces.c, members.c, teams.c, invitations.c, apps.c, audit.c)
- * each export one route table, terminated by a row whose method is NULL, which routes.c joins
+ * (health.c, onboarding.c, workspaces.c, members.c, teams.c, invitations.c, apps.c, audit.c,
+ * runs.c, files.c, preview.c) each export one route table, terminated by a row whose method is NULL, which routes.c joins
  * into the table http_serve() matches. */
 #ifndef SECOND_API_H
 #define SECOND_API_H
@@ -58,6 +58,34 @@ extern const struct http_route api_routes_invitations[];
 extern const struct http_route api_routes_apps[];
 extern const struct http_route api_routes_audit[];
 extern const struct http_route api_routes_runs[];
+extern const struct http_route api_routes_files[];
+extern const struct http_route api_routes_preview[];
+
+/* App snapshots (files.c), shared with the preview (preview.c). */
+enum api_version { API_DRAFT, API_PUBLISHED };
+
+struct api_snapshot {
+	/* {path: content}, a new reference to an object other requests may share: read it,
+	 * never change it (json_copy first). NULL when there is no snapshot. */
+	json_t *files;
+	const char *hash; /* GOV-3 hash, borrowed from owner; NULL when unknown */
+	json_t *owner;    /* holds hash (new reference) */
+};
+
+/* "draft" or "published"; false for anything else. */
+bool api_version_parse(const char *s, enum api_version *v);
+const char *api_version_name(enum api_version v);
+/* A path's app id as 24 lowercase hex characters; false when it is not one. */
+bool api_app_id_normalize(const char *raw, char out[ID_HEX_LEN + 1]);
+/* The app `id` of workspace ws: *app is a new reference, NULL when there is no such app. */
+int api_app_find(struct store *s, const char *ws, const char *id, json_t **app, struct err *e)
+	__attribute__((warn_unused_result));
+/* The app's snapshot of version v (GOV-3, legacy published files included); out->files is NULL
+ * when it has none. Parsed snapshots are kept per process and reused while the app still
+ * records the same snapshot id and hash for that version. Free with api_snapshot_free. */
+int api_snapshot_load(struct store *s, const json_t *app, enum api_version v,
+		      struct api_snapshot *out, struct err *e) __attribute__((warn_unused_result));
+void api_snapshot_free(struct api_snapshot *snap);
 
 /* All rows of every table, joined once at start. */
 const struct http_route *api_routes(size_t *n);

@@ -30,7 +30,9 @@ static const char *const sections[] = {
 	"Styling is configured in `tailwind.config.ts` and `postcss.config.js`.\n"
 	"- `package.json` has the scripts `typecheck` (tsc -b) and `build` (vite build, which "
 	"writes `dist/index.html` and its assets).\n"
-	"- Skills: `.claude/skills/build-an-app/SKILL.md` (layout, data, finishing) and "
+	"- Skills: `.claude/skills/build-an-app/SKILL.md` (layout, data, finishing), "
+	"`.claude/skills/app-data/SKILL.md` (collections and the data hooks), "
+	"`.claude/skills/app-agents/SKILL.md` (the app's own agents in `agents.json`) and "
 	"`.claude/skills/add-integrations/SKILL.md` (external services without credentials). "
 	"Read the one that fits the request before you start.",
 

@@ -635,6 +635,66 @@ static size_t audit_count(const char *event)
 	return n;
 }
 
+/* The draft preview serves the build: the cookie gets a redirect behind a capability token,
+ * which serves the page and its assets with the sandbox headers, and headless Chromium sees
+ * the app render; a member who does not work on the app gets neither preview nor files. */
+static void check_preview(void)
+{
+	char path[512], loc[512], h[512];
+	struct tc_resp r;
+	snprintf(path, sizeof(path), "/preview/%s/%s/draft/", ws, app);
+	cr_assert_eq(tc_call(&env, owner, "GET", path, NULL, NULL, 0, NULL, &r), 0);
+	cr_assert_eq(r.status, 302, "%s", r.body);
+	cr_assert_not_null(tc_header(&r, "Location", loc, sizeof(loc)));
+	cr_expect(strstr(loc, "/~") != NULL, "%s", loc);
+	tc_resp_free(&r);
+	const char *rel = strstr(loc, "/preview/");
+	cr_assert_not_null(rel, "%s", loc);
+	snprintf(path, sizeof(path), "%s", rel);
+	cr_assert_eq(tc_call(&env, NULL, "GET", path, NULL, NULL, 0, NULL, &r), 0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect(strstr(r.body, "<div id=\"root\">") != NULL, "%s", r.body);
+	cr_expect(strncmp(tc_header(&r, "Content-Type", h, sizeof(h)), "text/html", 9) == 0);
+	cr_expect(strncmp(tc_header(&r, "Content-Security-Policy", h, sizeof(h)),
+			  "sandbox allow-scripts allow-forms allow-modals;", 47) == 0,
+		  "%s", h);
+	cr_expect(strstr(h, "allow-same-origin") == NULL && strstr(h, "default-src 'none'"), "%s",
+		  h);
+	cr_expect_str_eq(tc_header(&r, "X-Content-Type-Options", h, sizeof(h)), "nosniff");
+	cr_expect_not_null(tc_header(&r, "ETag", h, sizeof(h)));
+	tc_resp_free(&r);
+
+	char cmd[2048], out[HARNESS_PATH_MAX + 64];
+	snprintf(out, sizeof(out), "%s/tests/e2e/screenshots",
+		 getenv("top_builddir") ? getenv("top_builddir") : wd.dir);
+	snprintf(path, sizeof(path), "/preview/%s/%s/draft/", ws, app);
+	snprintf(cmd, sizeof(cmd),
+		 "node '%s/tests/e2e/check-preview.mjs' '%s' '%s' '%s' '%s' '%s' >&2",
+		 getenv("top_srcdir") ? getenv("top_srcdir") : ".", env.base_url, path, owner,
+		 "Team Tasks board", out);
+	cr_expect_eq(system(cmd), 0, "Chromium did not see the built app in the preview");
+
+	char *member = tc_member_add(&env, owner, ws, "mia@example.com", "member");
+	cr_assert_eq(tc_call(&env, member, "GET", path, NULL, NULL, 0, NULL, &r), 0);
+	cr_expect(r.status == 404 || r.status == 403, "draft preview for a non-collaborator: %ld",
+		  r.status);
+	tc_resp_free(&r);
+	snprintf(path, sizeof(path), "%s/files?version=draft", base);
+	cr_assert_eq(tc_json(&env, member, "GET", path, NULL, &r), 0);
+	cr_expect(r.status == 404 || r.status == 403, "draft files for a non-collaborator: %ld",
+		  r.status);
+	tc_resp_free(&r);
+	cr_assert_eq(tc_json(&env, owner, "GET", path, NULL, &r), 0);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(jsonx_str(r.json, "version"), "draft");
+	cr_expect(strstr(
+		json_string_value(json_object_get(json_object_get(r.json, "files"), "src/App.tsx"))
+			?: "",
+		"Team Tasks board"));
+	tc_resp_free(&r);
+	free(member);
+}
+
 Test(chat, a_successful_build_saves_the_draft_snapshot)
 {
 	/* An approval of an agents.json the build does not have is stale afterwards (GOV-13). */
@@ -687,6 +747,7 @@ Test(chat, a_successful_build_saves_the_draft_snapshot)
 	tc_resp_free(&r);
 	free(body);
 	free(run);
+	check_preview();
 }
 
 static bool file_has(const char *rel, const char *needle)

@@ -1,7 +1,7 @@
 /* Integration tests of workerd's HTTP API that need no agent CLI: the internal token check
  * (W-2), routing errors, bad input on every route, sessions without a turn, the files and
- * attachments routes, detect-provider, the broker's transport errors, and socket activation
- * under systemd-socket-activate. workerd runs for real on a unix socket in a temp dir. */
+ * attachments routes, detect-provider, the broker's transport errors, socket activation
+ * under systemd-socket-activate, and the dependency warm-up a new workspace starts. workerd runs for real on a unix socket in a temp dir. */
 #include <config.h>
 
 #include <arpa/inet.h>
@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -423,4 +425,79 @@ Test(workerd_api, socket_activation, .init = NULL, .fini = teardown)
 	/* SIGTERM stops it cleanly. */
 	int st = wd_stop(&env);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+}
+
+static bool log_has(const char *needle)
+{
+	FILE *f = fopen(env.log, "r");
+	char line[4096];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Whether a process of this user runs `sleep <arg>` (the warm-up's postinstall below). */
+static bool sleeping(const char *arg)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "pgrep -u %d -x -f 'sleep %s' >/dev/null 2>&1", (int)getuid(),
+		 arg);
+	return system(cmd) == 0;
+}
+
+/* P-4: a workspace made from a snapshot starts the dependency warm-up; deleting the session
+ * leaves it be, and SIGTERM stops workerd without waiting for it, killing it. The project's
+ * postinstall sleeps, so the warm-up is still running when both happen; the turn itself fails
+ * at once, the claude binary being set to one that does not exist. */
+Test(workerd_api, scaffold_starts_the_warm_up_and_stop_kills_it, .init = NULL, .fini = teardown)
+{
+	if (system("command -v npm >/dev/null 2>&1") != 0 ||
+	    system("command -v pgrep >/dev/null 2>&1") != 0)
+		cr_skip_test("SKIP: npm and pgrep are required");
+	static const char *const extra[] = {"SECOND_WORKERD_CLAUDE_PATH=/nonexistent/claude", NULL};
+	wd_env_init(&env);
+	cr_assert_eq(wd_start(&env, extra), 0, "workerd did not start (log %s)", env.log);
+	json_t *src = json_pack("{s:s, s:s}", "package.json",
+				"{\"name\":\"warm\",\"version\":\"1.0.0\",\"private\":true,"
+				"\"scripts\":{\"postinstall\":\"sleep 617\"}}\n",
+				"index.html", "<!doctype html><title>warm</title>\n");
+	char *extra_body = NULL;
+	json_t *x = json_pack("{s:o}", "sourceFiles", src);
+	extra_body = json_dumps(x, JSON_COMPACT);
+	json_decref(x);
+	char *body = wd_turn_body("text", "claude-code", "claude-sonnet-4-5", extra_body);
+	free(extra_body);
+	struct wd_stream s;
+	cr_assert_eq(wd_turn(&env, "appwarm", body, &s), 0);
+	free(body);
+	cr_expect_not_null(s.error, "the turn should fail without its CLI: %s", s.raw);
+	wd_stream_free(&s);
+	char want[HARNESS_PATH_MAX + 64];
+	snprintf(want, sizeof(want), "warm-up of %s/appwarm started", env.ws_dir);
+	cr_expect(log_has(want), "no warm-up started (log %s)", env.log);
+	for (int i = 0; i < 200 && !sleeping("617"); i++)
+		usleep(50000);
+	cr_assert(sleeping("617"), "the warm-up's npm never ran the postinstall (log %s)", env.log);
+	struct tc_resp r;
+	call("DELETE", "/sessions/appwarm", NULL, NULL, &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	tc_resp_free(&r);
+	call("GET", "/health", NULL, "", &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	tc_resp_free(&r);
+	cr_expect(sleeping("617"), "deleting the session stopped the warm-up");
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int st = wd_stop(&env);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+	cr_expect_lt(ms, BUILD_WARMUP_STOP_WAIT_MS + 2000, "stopping took %ld ms", ms);
+	cr_expect(log_has("stopping 1 dependency warm-up(s)"), "log %s", env.log);
+	for (int i = 0; i < 40 && sleeping("617"); i++)
+		usleep(50000);
+	cr_expect(!sleeping("617"), "the warm-up outlived workerd");
 }

@@ -419,6 +419,39 @@ Test(http_parse, route_limits)
 	free(longpath);
 }
 
+Test(http_parse, route_rest)
+{
+	static const struct http_route rest[] = {
+		{"GET", "/preview/:ws/:appId/:version/*", NULL, 0, 0, NULL, 0},
+	};
+	static const struct {
+		const char *path;
+		int rc;
+	} cases[] = {
+		{"/preview/acme/a1/draft", 0},
+		{"/preview/acme/a1/draft/", 0},
+		{"/preview/acme/a1/draft/index.html", 0},
+		{"/preview/acme/a1/draft/~tok/assets/app.js", 0},
+		{"/preview/acme/a1", 404},
+		{"/preview/acme/a1/draft/../x", 404},
+		{"/preview/acme/a1/draft/a%2Fb", 404},
+		{"/preview/acme/a1/draft/%2e%2e/x", 404},
+		{"/preview/acme/a1/draft/a//b", 404},
+	};
+	const struct http_route *route = NULL;
+	struct http_params params;
+
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		int rc = http_route_match(rest, ARRAY_LEN(rest), "GET", cases[i].path, &route,
+					  &params, NULL, 0);
+
+		cr_expect_eq(rc, cases[i].rc, "%s: %d", cases[i].path, rc);
+		if (rc == 0)
+			cr_expect_str_eq(http_params_get(&params, "version"), "draft", "%s",
+					 cases[i].path);
+	}
+}
+
 Test(http_parse, params_get)
 {
 	const struct http_route *route = NULL;

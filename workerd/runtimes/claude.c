@@ -394,6 +394,9 @@ static int run(struct turn *t, struct err *e)
 	env_set(&env, "PATH", w->runtime_path);
 	env_set(&env, "CLAUDE_CODE_SUBPROCESS_ENV_SCRUB", scrub ? "1" : "0");
 	env_set(&env, "SECOND_MCP_TOKEN", turn_broker_token(t));
+	char tool_timeout[32];
+	snprintf(tool_timeout, sizeof(tool_timeout), "%d", RUNTIME_TOOL_TIMEOUT_S * 1000);
+	env_set(&env, "MCP_TOOL_TIMEOUT", tool_timeout);
 	/* Claude keeps its sessions in ~/.claude and rewrites ~/.claude.json by rename, so the
 	 * service user's home (a dedicated one under systemd) stays writable in the sandbox. */
 	const char *home = getenv("HOME") ? getenv("HOME") : "/nonexistent";

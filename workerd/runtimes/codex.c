@@ -141,7 +141,8 @@ static int write_config(struct turn *t, const char *dir, const char *shell_home,
 		toml_raw(tm, "\n[mcp_servers.%s]\n", servers[i]);
 		toml_str(tm, "url", url);
 		toml_str(tm, "bearer_token_env_var", "SECOND_MCP_TOKEN");
-		toml_raw(tm, "startup_timeout_sec = 10\ntool_timeout_sec = 120\n");
+		toml_raw(tm, "startup_timeout_sec = 10\n");
+		toml_raw(tm, "tool_timeout_sec = %d\n", RUNTIME_TOOL_TIMEOUT_S);
 		/* With approval_policy "never", Codex 0.169 refuses an MCP call that needs an
 		 * approval instead of asking (T-15 never gets a say); the broker enforces the
 		 * allow-list on every call, so our own servers' tools are pre-approved. */
