@@ -358,6 +358,14 @@ static int api_start(struct tc_env *env)
 	env_add(envp, "SECOND_LOG_TARGET", "stderr");
 	env_add(envp, "SECOND_HTTP_PUBLIC_URL", env->base_url);
 	env_pass(envp);
+	for (size_t i = 0; env->api_extra_env && env->api_extra_env[i]; i++) {
+		size_t n = 0;
+		while (envp[n] != NULL)
+			n++;
+		cr_assert_lt(n + 1, TC_ENV_MAX, "child environment full");
+		envp[n] = strdup(env->api_extra_env[i]);
+		envp[n + 1] = NULL;
+	}
 	env->api_pid = spawn(argv, envp, log);
 	env_free(envp);
 	if (env->api_pid < 0)

@@ -29,6 +29,9 @@ struct tc_env {
 	int port;
 	pid_t api_pid, lighttpd_pid, sse_pid;
 	struct store *store; /* the same store, for assertions */
+	/* "KEY=value" settings second-api also gets (NULL-terminated, may be NULL), e.g. its
+	 * workerd; set before tc_api_restart. */
+	const char *const *api_extra_env;
 };
 
 int tc_env_start(struct tc_env *env);

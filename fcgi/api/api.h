@@ -60,6 +60,12 @@ extern const struct http_route api_routes_audit[];
 extern const struct http_route api_routes_runs[];
 extern const struct http_route api_routes_files[];
 extern const struct http_route api_routes_preview[];
+extern const struct http_route api_routes_setup[];
+
+struct wkc;
+/* workerd's client as configured (workerd.listen, api.internal_token), with the short
+ * timeouts of a JSON call made while a browser waits (files.c). */
+void api_workerd_client(struct http_req *req, struct wkc *w);
 
 /* App snapshots (files.c), shared with the preview (preview.c). */
 enum api_version { API_DRAFT, API_PUBLISHED };

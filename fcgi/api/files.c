@@ -297,16 +297,22 @@ static bool has_draft_changes(const json_t *app)
 
 /* Lays workerd's live files of the app over `files`. A failure leaves files as they are: the
  * persisted draft is still a draft. */
-static void live_merge(struct http_req *req, const char *app_id, json_t *files)
+void api_workerd_client(struct http_req *req, struct wkc *w)
 {
 	const struct config *cfg = api_of(req)->cfg;
 	const char *listen = config_str(cfg, "workerd.listen");
-	struct wkc w = {
+	*w = (struct wkc){
 		.socket = strncmp(listen, "unix:", 5) == 0 ? listen + 5 : listen,
 		.token = config_str(cfg, "api.internal_token"),
 		.connect_timeout_ms = FILES_WORKER_CONNECT_TIMEOUT_MS,
 		.call_timeout_ms = FILES_WORKER_CALL_TIMEOUT_MS,
 	};
+}
+
+static void live_merge(struct http_req *req, const char *app_id, json_t *files)
+{
+	struct wkc w;
+	api_workerd_client(req, &w);
 	char path[WORKERC_MAX_PATH];
 	json_t *reply = NULL, *live, *content;
 	const char *rel;

@@ -48,6 +48,10 @@ static void setup(void)
 	snprintf(tok, sizeof(tok), "SECOND_API_INTERNAL_TOKEN=%s", wd.token);
 	const char *senv[] = {wl, tok, "SECOND_SSE_KEEPALIVE_S=1", NULL};
 	cr_assert_eq(tc_sse_start(&env, senv), 0, "second-sse did not start");
+	static const char *aenv[3];
+	aenv[0] = wl, aenv[1] = tok, aenv[2] = NULL;
+	env.api_extra_env = aenv;
+	cr_assert_eq(tc_api_restart(&env), 0, "second-api did not restart with workerd's settings");
 	owner = tc_login(&env, "Olive Owner", "olive@example.com");
 	char *w = tc_workspace_new(&env, owner, "Chat Works");
 	snprintf(ws, sizeof(ws), "%s", w);
@@ -795,4 +799,19 @@ Test(chat, a_deleted_workspace_is_restored_and_builds_again)
 	tc_resp_free(&r);
 	free(body);
 	free(run);
+}
+
+Test(chat, detect_provider_reports_the_runtimes_workerd_can_run)
+{
+	struct tc_resp r;
+	cr_assert_eq(tc_json(&env, owner, "GET", "/api/setup/detect-provider", NULL, &r), 0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect(json_is_true(json_object_get(r.json, "workerReachable")), "%s", r.body);
+	json_t *claude = json_object_get(json_object_get(r.json, "runtimes"), "claude-code");
+	cr_expect(json_is_true(json_object_get(claude, "available")), "%s", r.body);
+	cr_expect(strstr(r.body, "test-model-key") == NULL, "a secret in the reply: %s", r.body);
+	tc_resp_free(&r);
+	cr_assert_eq(tc_json(&env, NULL, "GET", "/api/setup/detect-provider", NULL, &r), 0);
+	cr_expect_eq(r.status, 401, "%s", r.body);
+	tc_resp_free(&r);
 }

@@ -768,3 +768,14 @@ Test(preview, files_bad_input_and_strangers)
 	cr_expect_eq(json_object_size(json_object_get(j, "files")), 0);
 	json_decref(j);
 }
+
+/* API-13 without a workerd: 200, every runtime unavailable, workerReachable false. */
+Test(preview, detect_provider_without_workerd)
+{
+	struct tc_resp r = {0};
+	get(MEMBER, "/api/setup/detect-provider", NULL, 200, &r);
+	cr_expect(json_is_false(json_object_get(r.json, "workerReachable")), "%s", r.body);
+	json_t *claude = json_object_get(json_object_get(r.json, "runtimes"), "claude-code");
+	cr_expect(json_is_false(json_object_get(claude, "available")), "%s", r.body);
+	tc_resp_free(&r);
+}

@@ -1,0 +1,160 @@
+import type { DynamicToolUIPart, ReasoningUIPart, UIMessage } from "ai";
+import { useState } from "react";
+import { Markdown } from "../../lib/markdown";
+import { isPlatformTool, type Suggestion } from "../../lib/tool-output";
+import { cx, Icon, Spinner } from "../ui";
+import { PlanCard, SuggestionsCard, type PlanAnswer } from "./Cards";
+import { BuildCard, ToolCard } from "./ToolCard";
+
+export const APPROVE_TEXT = "Approved. Go ahead and build it.";
+
+export function messageText(m: UIMessage): string {
+  return m.parts
+    .filter((p): p is { type: "text"; text: string } => p.type === "text")
+    .map((p) => p.text)
+    .join("\n")
+    .trim();
+}
+
+function Reasoning({ part, live }: { part: ReasoningUIPart; live: boolean }) {
+  const [open, setOpen] = useState(false);
+  const text = part.text.replace(/(^|\n)Thinking\.\.\.\s*/g, "$1").trim();
+  const streaming = live && part.state === "streaming";
+  return (
+    <div className="text-[13px]">
+      <button
+        type="button"
+        onClick={() => setOpen((o) => !o)}
+        disabled={!text}
+        aria-expanded={text ? open : undefined}
+        className="focus-ring -ml-1 inline-flex items-center gap-1.5 rounded px-1 py-0.5 text-zinc-500 hover:text-zinc-800 disabled:cursor-default disabled:hover:text-zinc-500"
+      >
+        {streaming ? <Spinner className="h-3.5 w-3.5" /> : <Icon name="brain" className="h-3.5 w-3.5" />}
+        <span className={cx(streaming && "animate-pulse")}>{streaming ? "Thinking…" : "Thought process"}</span>
+        {text && <Icon name="chevronRight" className={cx("h-3 w-3 transition-transform", open && "rotate-90")} />}
+      </button>
+      {open && text && (
+        <div className="mt-1 whitespace-pre-wrap border-l-2 border-zinc-200 pl-3 text-zinc-500">{text}</div>
+      )}
+    </div>
+  );
+}
+
+export interface MessageActions {
+  /** The toolCallId of the plan that waits for an answer, when the chat is idle. */
+  activePlanId: string | null;
+  /** The toolCallId of the suggestions the user can pick from. */
+  activeSuggestionsId: string | null;
+  requestingChanges: boolean;
+  onApprove: () => void;
+  onRequestChanges: () => void;
+  onSuggestion: (s: Suggestion) => void;
+}
+
+function planAnswer(messages: UIMessage[], index: number): PlanAnswer {
+  const next = messages.slice(index + 1).find((m) => m.role === "user");
+  if (!next) return null;
+  return messageText(next).startsWith("Approved") ? "approved" : "changes";
+}
+
+function AssistantParts({
+  message,
+  live,
+  answer,
+  actions,
+}: {
+  message: UIMessage;
+  live: boolean;
+  answer: PlanAnswer;
+  actions: MessageActions;
+}) {
+  const blocks = message.parts.map((part, i) => {
+    const key = `${message.id}-${i}`;
+    if (part.type === "text") {
+      if (!part.text.trim()) return null;
+      return (
+        <div key={key} className="text-[14px] leading-relaxed text-zinc-800">
+          <Markdown text={part.text} />
+        </div>
+      );
+    }
+    if (part.type === "reasoning") return <Reasoning key={key} part={part} live={live} />;
+    if (part.type === "dynamic-tool") {
+      const tool = part as DynamicToolUIPart;
+      if (isPlatformTool(tool.toolName, "present_plan"))
+        return (
+          <PlanCard
+            key={key}
+            part={tool}
+            active={actions.activePlanId === tool.toolCallId}
+            answer={answer}
+            requestingChanges={actions.requestingChanges}
+            onApprove={actions.onApprove}
+            onRequestChanges={actions.onRequestChanges}
+          />
+        );
+      if (isPlatformTool(tool.toolName, "present_suggestions") && tool.state === "output-available")
+        return (
+          <SuggestionsCard
+            key={key}
+            part={tool}
+            active={actions.activeSuggestionsId === tool.toolCallId}
+            onPick={actions.onSuggestion}
+          />
+        );
+      if (isPlatformTool(tool.toolName, "done_building")) return <BuildCard key={key} part={tool} live={live} />;
+      return <ToolCard key={key} part={tool} live={live} />;
+    }
+    return null;
+  });
+  return <div className="space-y-2.5">{blocks}</div>;
+}
+
+export function MessageList({
+  messages,
+  status,
+  actions,
+}: {
+  messages: UIMessage[];
+  status: "submitted" | "streaming" | "ready" | "error";
+  actions: MessageActions;
+}) {
+  const busy = status === "submitted" || status === "streaming";
+  const last = messages[messages.length - 1];
+  return (
+    <ol className="space-y-6" aria-label="Conversation">
+      {messages.map((m, i) => {
+        if (m.role === "user") {
+          const text = messageText(m);
+          if (!text) return null;
+          return (
+            <li key={m.id} className="flex justify-end">
+              <div className="max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-zinc-900 px-3.5 py-2 text-[14px] leading-relaxed text-white">
+                <span className="sr-only">You: </span>
+                {text}
+              </div>
+            </li>
+          );
+        }
+        if (m.role !== "assistant") return null;
+        const live = busy && m === last;
+        return (
+          <li key={m.id} className="animate-fade-in">
+            <span className="sr-only">Agent:</span>
+            <AssistantParts message={m} live={live} answer={planAnswer(messages, i)} actions={actions} />
+          </li>
+        );
+      })}
+      {busy && (status === "submitted" || last?.role !== "assistant") && (
+        <li className="flex items-center gap-2 text-[13px] text-zinc-500" role="status">
+          <span className="flex gap-1" aria-hidden="true">
+            <span className="h-1.5 w-1.5 animate-bounce rounded-full bg-zinc-400 [animation-delay:-0.2s]" />
+            <span className="h-1.5 w-1.5 animate-bounce rounded-full bg-zinc-400 [animation-delay:-0.1s]" />
+            <span className="h-1.5 w-1.5 animate-bounce rounded-full bg-zinc-400" />
+          </span>
+          The agent is starting…
+        </li>
+      )}
+    </ol>
+  );
+}
