@@ -202,6 +202,21 @@ function repliesAfter(conv, index) {
   return n;
 }
 
+// A scenario may have "phases": [{"match": "regex", "steps": [...]}, ...]. The first phase whose
+// regex (case-insensitive) matches the user message the steps count from supplies the steps;
+// otherwise the scenario's own "steps" do. So one scenario can present a plan first and build
+// once the user's next message approves it.
+function phaseSteps(sc, text) {
+  for (const ph of Array.isArray(sc.phases) ? sc.phases : []) {
+    try {
+      if (ph && Array.isArray(ph.steps) && new RegExp(ph.match, 'i').test(text)) return ph.steps;
+    } catch (e) {
+      log(`bad phase regex in ${sc.name}: ${e.message}`);
+    }
+  }
+  return sc.steps;
+}
+
 // -> {kind: 'side'} | {kind: 'step', scenario, index, step} | {kind: 'final', scenario, index}
 function select(conv, hasTools) {
   if (!hasTools) return { kind: 'side' };
@@ -223,8 +238,9 @@ function select(conv, hasTools) {
   const sc = loadScenario(name);
   const index = repliesAfter(conv, at);
   if (!sc) return { kind: 'missing', scenario: name, index };
-  if (index >= sc.steps.length) return { kind: 'final', scenario: name, index };
-  return { kind: 'step', scenario: name, index, step: normStep(sc.steps[index]) };
+  const steps = phaseSteps(sc, at >= 0 ? conv[at].text || '' : '');
+  if (index >= steps.length) return { kind: 'final', scenario: name, index };
+  return { kind: 'step', scenario: name, index, step: normStep(steps[index]) };
 }
 
 function stepFor(sel) {
