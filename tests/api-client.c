@@ -11,8 +11,10 @@
 #include <config.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -436,21 +438,49 @@ static int write_file(const char *path, const char *text)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-static int make_docroot(const struct tc_env *env)
+/* The built platform UI, $top_srcdir/www/dist, linked entry by entry into the docroot (next to
+ * tc-env.txt): lighttpd follows the links, so the tests serve the very files `make` built. */
+static int link_ui(const struct tc_env *env)
+{
+	char rel[HARNESS_PATH_MAX], dist[PATH_MAX], from[2 * PATH_MAX], to[2 * HARNESS_PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	/* Absolute, since the links live elsewhere. */
+	snprintf(rel, sizeof(rel), "%s/www/dist", env_or("top_srcdir", "."));
+	if (realpath(rel, dist) == NULL || (d = opendir(dist)) == NULL)
+		return -1;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", dist, de->d_name);
+		snprintf(to, sizeof(to), "%s/www/%s", env->dir, de->d_name);
+		rc = symlink(from, to);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The docroot: tc-env.txt, which tells our lighttpd from another on the same port, and either
+ * a placeholder page with /assets/app.js or, when `ui`, the built platform UI. */
+static int make_docroot(const struct tc_env *env, bool ui)
 {
 	char path[HARNESS_PATH_MAX + 32];
 
 	snprintf(path, sizeof(path), "%s/www", env->dir);
 	if (mkdir(path, 0755) != 0)
 		return -1;
+	snprintf(path, sizeof(path), "%s/www/tc-env.txt", env->dir);
+	if (write_file(path, env->dir) != 0)
+		return -1;
+	if (ui)
+		return link_ui(env);
 	snprintf(path, sizeof(path), "%s/www/assets", env->dir);
 	if (mkdir(path, 0755) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/www/assets/app.js", env->dir);
 	if (write_file(path, "console.log('second');\n") != 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/www/tc-env.txt", env->dir);
-	if (write_file(path, env->dir) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/www/index.html", env->dir);
 	return write_file(path, "<!doctype html><title>Second</title>\n");
@@ -499,7 +529,7 @@ static int start_servers(struct tc_env *env, const char *lighttpd)
 	return -1;
 }
 
-int tc_env_start(struct tc_env *env)
+static int env_start(struct tc_env *env, bool ui)
 {
 	const char *dir = harness_tmpdir();
 	const char *lighttpd = lighttpd_bin();
@@ -515,7 +545,7 @@ int tc_env_start(struct tc_env *env)
 	snprintf(env->store_uri, sizeof(env->store_uri), "sqlite:%s/second.db", dir);
 	snprintf(env->api_sock, sizeof(env->api_sock), "%s/api.sock", dir);
 	snprintf(env->sse_sock, sizeof(env->sse_sock), "%s/sse.sock", dir);
-	if (make_docroot(env) != 0 || harness_redis_start(&env->redis, false) != 0 ||
+	if (make_docroot(env, ui) != 0 || harness_redis_start(&env->redis, false) != 0 ||
 	    start_servers(env, lighttpd) != 0)
 		goto fail;
 	/* Both listen already; this proves lighttpd reaches second-api (any status will do). */
@@ -533,6 +563,31 @@ int tc_env_start(struct tc_env *env)
 fail:
 	tc_env_stop(env);
 	return -1;
+}
+
+int tc_env_start(struct tc_env *env)
+{
+	return env_start(env, false);
+}
+
+void tc_require_ui(void)
+{
+	char index[HARNESS_PATH_MAX];
+
+	snprintf(index, sizeof(index), "%s/www/dist/index.html", env_or("top_srcdir", "."));
+	if (access(index, R_OK) != 0) {
+		fprintf(stderr,
+			"SKIP: the platform UI is not built (%s is missing): run make with npm "
+			"installed\n",
+			index);
+		exit(77);
+	}
+}
+
+int tc_env_start_ui(struct tc_env *env)
+{
+	tc_require_ui();
+	return env_start(env, true);
 }
 
 /* Stops second-api and reports how it ended: a crash, a non-zero exit or a sanitizer report

@@ -35,6 +35,12 @@ struct tc_env {
 };
 
 int tc_env_start(struct tc_env *env);
+/* The same, with lighttpd serving the built platform UI ($top_srcdir/www/dist) at /; exits 77
+ * (SKIP) when www/dist/index.html is missing. */
+int tc_env_start_ui(struct tc_env *env);
+/* Exits 77 (SKIP) with the reason when www/dist/index.html is missing. Call it from the
+ * runner process (a ReportHook(PRE_ALL)): an exit in a test's worker is a crash, not a skip. */
+void tc_require_ui(void);
 void tc_env_stop(struct tc_env *env);
 /* Stops and restarts second-api only (same socket and store). */
 int tc_api_restart(struct tc_env *env);

@@ -143,9 +143,16 @@ int wd_model_start(struct wd_env *env)
 {
 	char script[HARNESS_PATH_MAX], scen[HARNESS_PATH_MAX];
 	snprintf(script, sizeof(script), "%s/tests/e2e/model-server.mjs", srcdir());
-	snprintf(scen, sizeof(scen), "%s/tests/e2e/scenarios", srcdir());
-	char *argv[] = {"node", script,     "--port",    "0", "--scenarios",
-			scen,   "--record", env->record, NULL};
+	if (env->scenarios[0])
+		snprintf(scen, sizeof(scen), "%s", env->scenarios);
+	else
+		snprintf(scen, sizeof(scen), "%s/tests/e2e/scenarios", srcdir());
+	char *argv[] = {"node",     script,      "--port", "0",  "--scenarios", scen,
+			"--record", env->record, NULL,     NULL, NULL};
+	if (env->default_scenario[0]) {
+		argv[8] = "--default-scenario";
+		argv[9] = env->default_scenario;
+	}
 	int out = -1;
 	char log[HARNESS_PATH_MAX + 32];
 	snprintf(log, sizeof(log), "%s/model-server.log", env->dir);

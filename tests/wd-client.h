@@ -2,7 +2,8 @@
  * workerd's internal API over its unix socket.
  *
  * wd_model_start() runs tests/e2e/model-server.mjs with the scenarios of tests/e2e/scenarios
- * on a free loopback port, recording every request in env->record. wd_start() runs workerd
+ * (or env->scenarios, with env->default_scenario for prompts without a marker) on a free
+ * loopback port, recording every request in env->record. wd_start() runs workerd
  * with --listen on a unix socket in a temp dir, its broker on a free loopback port, its
  * workspaces, runtime dir and HOME in the same temp dir, and the agent CLIs installed by
  * `npm ci --prefix tests/e2e` on its runtime PATH. Tests that need the CLIs call
@@ -27,6 +28,9 @@ struct wd_env {
 	char record[HARNESS_PATH_MAX + 16];
 	char log[HARNESS_PATH_MAX + 16];
 	char cli_bin[HARNESS_PATH_MAX + 32]; /* tests/e2e/node_modules/.bin */
+	/* Set after wd_env_init, before wd_model_start; empty: tests/e2e/scenarios, no default. */
+	char scenarios[HARNESS_PATH_MAX];
+	char default_scenario[64];
 	char model_url[64];
 	char mcp_url[64];
 	char token[64];

@@ -40,7 +40,15 @@ export function Shell({ ws, section, children }: { ws: string; section: Section;
 
   return (
     <div className="flex h-full flex-col">
-      <a href="#main" className="focus-ring sr-only z-50 rounded bg-white px-3 py-2 focus:not-sr-only focus:absolute focus:left-3 focus:top-3">
+      {/* Routes live in the hash, so following "#main" would leave the page: move focus instead. */}
+      <a
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById("main")?.focus();
+        }}
+        className="focus-ring sr-only z-50 rounded bg-white px-3 py-2 focus:not-sr-only focus:absolute focus:left-3 focus:top-3"
+      >
         Skip to content
       </a>
       <header className="z-20 flex h-14 shrink-0 items-center gap-3 border-b border-zinc-200 bg-white/90 px-4 backdrop-blur">

@@ -104,6 +104,7 @@ export function ChatPanel({
   const [failure, setFailure] = useState<RunFailure | null>(initial.status === "failed" ? initial.failure : null);
   const [serverStatus, setServerStatus] = useState<RunStatus>(initial.status);
   const [requestingChanges, setRequestingChanges] = useState(false);
+  const [focusRequest, setFocusRequest] = useState(0);
   const busy = status === "submitted" || status === "streaming";
 
   const statusRef = useRef(status);
@@ -210,6 +211,7 @@ export function ChatPanel({
   };
 
   const onStop = async () => {
+    setFocusRequest((n) => n + 1);
     await stop();
     try {
       const r = await api.stopChat(ws, appId, runId);
@@ -225,13 +227,14 @@ export function ChatPanel({
     void regenerate();
   };
 
-  // Keep the newest message in view while the user is at the bottom.
+  // Keep the newest message, and the notice of a stopped or failed turn under it, in view while
+  // the user is at the bottom.
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   useEffect(() => {
     const el = scroller.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [messages, status]);
+  }, [messages, status, errorText]);
 
   return (
     <div className="flex h-full min-h-0 flex-col">
@@ -255,7 +258,10 @@ export function ChatPanel({
               activePlanId: planPending && plan ? plan.toolCallId : null,
               activeSuggestionsId: !busy && !planPending && suggestions?.state === "output-available" ? suggestions.toolCallId : null,
               requestingChanges,
-              onApprove: () => send(APPROVE_TEXT),
+              onApprove: () => {
+                setFocusRequest((n) => n + 1);
+                send(APPROVE_TEXT);
+              },
               onRequestChanges: () => setRequestingChanges(true),
               onSuggestion: (s: Suggestion) => send(s.subtitle ? `${s.title}: ${s.subtitle}` : s.title),
             }}
@@ -291,6 +297,7 @@ export function ChatPanel({
         requestingChanges={requestingChanges}
         onCancelChanges={() => setRequestingChanges(false)}
         disabled={readOnly}
+        focusRequest={focusRequest}
       />
     </div>
   );

@@ -12,6 +12,7 @@ export function Composer({
   requestingChanges,
   onCancelChanges,
   disabled,
+  focusRequest = 0,
 }: {
   value: string;
   onChange: (v: string) => void;
@@ -24,6 +25,8 @@ export function Composer({
   requestingChanges: boolean;
   onCancelChanges: () => void;
   disabled?: boolean;
+  /** Bumped when the control the user pressed goes away (Approve, Stop): focus comes here. */
+  focusRequest?: number;
 }) {
   const id = useId();
   const ref = useRef<HTMLTextAreaElement>(null);
@@ -32,6 +35,15 @@ export function Composer({
   useEffect(() => {
     if (requestingChanges) ref.current?.focus();
   }, [requestingChanges]);
+
+  // The box may still be locked when the request comes (the plan's answer is on its way).
+  const focused = useRef(0);
+  useEffect(() => {
+    if (focusRequest > focused.current && !locked) {
+      focused.current = focusRequest;
+      ref.current?.focus();
+    }
+  }, [focusRequest, locked]);
 
   // Grow with the text, up to a limit.
   useEffect(() => {
