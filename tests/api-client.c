@@ -197,6 +197,20 @@ static void env_add(char **envp, const char *name, const char *value)
 	envp[n + 1] = NULL;
 }
 
+/* Adds "KEY=value" strings (NULL-terminated, may be NULL); malformed ones are skipped. */
+static void env_add_list(char **envp, const char *const *list)
+{
+	for (size_t i = 0; list && list[i]; i++) {
+		char key[128];
+		const char *eq = strchr(list[i], '=');
+		if (!eq || (size_t)(eq - list[i]) >= sizeof(key))
+			continue;
+		memcpy(key, list[i], (size_t)(eq - list[i]));
+		key[eq - list[i]] = '\0';
+		env_add(envp, key, eq + 1);
+	}
+}
+
 static void env_free(char **envp)
 {
 	for (size_t i = 0; envp[i] != NULL; i++)
@@ -360,14 +374,7 @@ static int api_start(struct tc_env *env)
 	env_add(envp, "SECOND_LOG_TARGET", "stderr");
 	env_add(envp, "SECOND_HTTP_PUBLIC_URL", env->base_url);
 	env_pass(envp);
-	for (size_t i = 0; env->api_extra_env && env->api_extra_env[i]; i++) {
-		size_t n = 0;
-		while (envp[n] != NULL)
-			n++;
-		cr_assert_lt(n + 1, TC_ENV_MAX, "child environment full");
-		envp[n] = strdup(env->api_extra_env[i]);
-		envp[n + 1] = NULL;
-	}
+	env_add_list(envp, env->api_extra_env);
 	env->api_pid = spawn(argv, envp, log);
 	env_free(envp);
 	if (env->api_pid < 0)
@@ -646,15 +653,7 @@ int tc_sse_start(struct tc_env *env, const char *const *extra_env)
 	env_add(envp, "SECOND_SSE_LISTEN", listen);
 	env_add(envp, "SECOND_LOG_TARGET", "stderr");
 	env_add(envp, "SECOND_HTTP_PUBLIC_URL", env->base_url);
-	for (size_t i = 0; extra_env && extra_env[i]; i++) {
-		char key[128];
-		const char *eq = strchr(extra_env[i], '=');
-		if (!eq || (size_t)(eq - extra_env[i]) >= sizeof(key))
-			continue;
-		memcpy(key, extra_env[i], (size_t)(eq - extra_env[i]));
-		key[eq - extra_env[i]] = '\0';
-		env_add(envp, key, eq + 1);
-	}
+	env_add_list(envp, extra_env);
 	env_pass(envp);
 	env->sse_pid = spawn(argv, envp, log);
 	env_free(envp);
