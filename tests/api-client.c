@@ -667,6 +667,7 @@ int tc_sse_start(struct tc_env *env, const char *const *extra_env)
 
 int tc_sse_stop(struct tc_env *env)
 {
+	char log[HARNESS_PATH_MAX + 16];
 	int status;
 
 	if (env->sse_pid <= 0)
@@ -674,6 +675,11 @@ int tc_sse_stop(struct tc_env *env)
 	status = stop_pid(env->sse_pid);
 	procs_remove(env->sse_pid);
 	env->sse_pid = 0;
+	snprintf(log, sizeof(log), "%s/sse.log", env->dir);
+	if (status != -1 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		dump_log(log, "second-sse did not exit 0 on SIGTERM");
+	else if (log_has_sanitizer_report(log))
+		dump_log(log, "second-sse reported a sanitizer error");
 	return status;
 }
 

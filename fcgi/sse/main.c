@@ -131,6 +131,7 @@ static int dispatch(struct http_req *req, const struct http_route *route)
 int main(int argc, char **argv)
 {
 	struct http_server srv = {0};
+	struct http_route *routes = NULL;
 	struct config *cfg = NULL;
 	struct err e = {0};
 	int rc = 1;
@@ -156,7 +157,8 @@ int main(int argc, char **argv)
 	deps.store = sse.store;
 	deps.redis = sse_redis;
 	deps.internal_token = config_str(cfg, "api.internal_token");
-	srv.routes = http_routes_join(tables, sizeof(tables) / sizeof(tables[0]), &srv.nroutes);
+	routes = http_routes_join(tables, sizeof(tables) / sizeof(tables[0]), &srv.nroutes);
+	srv.routes = routes;
 	srv.dispatch = dispatch;
 	srv.threads = (int)config_int(cfg, "sse.threads");
 	srv.stack_kib = SSE_THREAD_STACK_KIB;
@@ -171,6 +173,7 @@ int main(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	free(routes);
 	store_close(sse.store);
 	config_free(cfg);
 	curl_global_cleanup();

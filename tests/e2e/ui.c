@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <criterion/criterion.h>
 
@@ -81,13 +82,22 @@ static void setup(void)
 
 static void teardown(void)
 {
-	int st = tc_sse_stop(&env);
+	tc_sse_stop(&env);
 	wd_env_stop(&wd);
 	tc_env_stop(&env);
-	cr_expect_eq(st, 0, "second-sse did not stop cleanly (%d)", st);
 }
 
 TestSuite(ui, .init = setup, .fini = teardown, .timeout = 300);
+
+/* The end of every test: browser tabs still hold observer streams open, and second-sse must
+ * still stop on SIGTERM with exit 0 and no sanitizer report (its log is shown otherwise). It
+ * is checked in the test itself, where a failure counts. */
+static void sse_stops_cleanly(void)
+{
+	int st = tc_sse_stop(&env);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "second-sse did not stop cleanly (%d)",
+		  st);
+}
 
 /* Runs ui-flow.mjs in `mode`; its findings go to stderr. True when every check passed. */
 static bool flow(const char *mode)
@@ -118,6 +128,7 @@ static json_t *the_run(void)
 Test(ui, a_new_user_onboards_approves_a_plan_and_sees_the_preview)
 {
 	cr_expect(flow("onboarding"), "the onboarding flow failed (see its problems above)");
+	sse_stops_cleanly();
 }
 
 Test(ui, a_reload_mid_turn_reattaches_without_duplicates)
@@ -133,6 +144,7 @@ Test(ui, a_reload_mid_turn_reattaches_without_duplicates)
 					  jsonx_str(json_array_get(msgs, k), "id"),
 					  "message %zu and %zu share an id", i, k);
 	json_decref(run);
+	sse_stops_cleanly();
 }
 
 Test(ui, stop_ends_the_turn_and_offers_try_again)
@@ -142,14 +154,17 @@ Test(ui, stop_ends_the_turn_and_offers_try_again)
 	cr_expect_str_eq(jsonx_str(run, "status"), "failed", "%s", json_dumps(run, 0));
 	cr_expect_str_eq(jsonx_str(json_object_get(run, "failure"), "code"), "user_stopped");
 	json_decref(run);
+	sse_stops_cleanly();
 }
 
 Test(ui, the_keyboard_alone_reaches_the_composer_approve_and_stop)
 {
 	cr_expect(flow("keyboard"), "the keyboard flow failed (see its problems above)");
+	sse_stops_cleanly();
 }
 
 Test(ui, the_initial_javascript_fits_the_budget)
 {
 	cr_expect(flow("budget"), "the budget flow failed (see its problems above)");
+	sse_stops_cleanly();
 }
