@@ -904,17 +904,16 @@ static json_t *memberships_view(const json_t *memberships, const json_t *names)
 	return out;
 }
 
-static int me_get(struct http_req *req)
+/* The caller as GET /api/me shows them; ctx->state is at least ONBOARDING_NEEDS_WORKSPACE. */
+static json_t *me_body(struct http_req *req, const struct guard_ctx *ctx, struct err *e)
 {
-	struct guard_ctx *ctx = api_ctx(req);
 	json_t *names = must(json_object()), *body;
 	char next[PATH_BUF];
-	struct err e = {0};
 	bool ready = ctx->state == ONBOARDING_READY;
 
-	if (workspace_names(api_of(req), ctx->memberships, names, &e) != 0) {
+	if (workspace_names(api_of(req), ctx->memberships, names, e) != 0) {
 		json_decref(names);
-		return reply_backend(req, &e);
+		return NULL;
 	}
 	next_path(ctx->user, ready ? first_ws_of(ctx) : NULL, next);
 	body = must(json_pack("{s:o, s:o, s:{s:s, s:b, s:s}}", "user", user_view(ctx->user),
@@ -923,6 +922,41 @@ static int me_get(struct http_req *req)
 			      "completed", jsonx_str(ctx->user, "onboardingCompletedAt") != NULL,
 			      "next", next));
 	json_decref(names);
+	return body;
+}
+
+static int me_get(struct http_req *req)
+{
+	struct err e = {0};
+	json_t *body = me_body(req, api_ctx(req), &e);
+
+	return body != NULL ? http_reply_json(req, 200, body) : reply_backend(req, &e);
+}
+
+/* GET /api/auth/session: where the caller stands, 200 signed in or not, so a page can choose
+ * between onboarding and the workspace without an error status. Signed in, the body is
+ * GET /api/me's with signedIn true. */
+static int session_get(struct http_req *req)
+{
+	struct guard_ctx *ctx = api_ctx(req);
+	const char *mode = config_str(api_of(req)->cfg, "auth.mode");
+	struct err e = {0};
+	json_t *body;
+
+	if (ctx->state < ONBOARDING_NEEDS_WORKSPACE)
+		return http_reply_json(
+			req, 200,
+			must(json_pack("{s:b, s:s, s:{s:s, s:b, s:s}}", "signedIn", 0, "authMode",
+				       mode, "onboarding", "state",
+				       ctx->state == ONBOARDING_NEEDS_PROFILE ? "needs-profile"
+									      : "missing-identity",
+				       "completed", 0, "next", "/onboarding/identity")));
+	body = me_body(req, ctx, &e);
+	if (body == NULL)
+		return reply_backend(req, &e);
+	if (json_object_set_new(body, "signedIn", json_true()) != 0 ||
+	    json_object_set_new(body, "authMode", json_string(mode)) != 0)
+		abort();
 	return http_reply_json(req, 200, body);
 }
 
@@ -955,6 +989,7 @@ const struct http_route api_routes_onboarding[] = {
 	{"GET", "/api/me/preferences", prefs_get, ACCESS_READY, PERM_NONE, NULL, 0},
 	{"PATCH", "/api/me/preferences", prefs_patch, ACCESS_READY, PERM_NONE, NULL, 0},
 	{"GET", "/api/me", me_get, ACCESS_PROFILE, PERM_NONE, NULL, 0},
+	{"GET", "/api/auth/session", session_get, ACCESS_IDENTITY, PERM_NONE, NULL, 0},
 	{"POST", "/api/auth/logout", logout_post, ACCESS_IDENTITY, PERM_NONE, NULL, 0},
 	{NULL, NULL, NULL, 0, 0, NULL, 0},
 };

@@ -48,19 +48,12 @@ const fail = (msg) => problems.push(msg);
 const info = (msg) => console.log(msg);
 let shot = 0;
 
-// Console messages and page errors of every page and frame. The one expected message is the
-// browser's own line for the first-visit GET /api/me of someone not signed in yet (401): the
-// server has no anonymous form of that route, and Chromium logs every 4xx fetch.
-function watch(page, state) {
+// Console messages and page errors of every page and frame: none is expected, not even on a
+// first visit before sign-in (the UI asks GET /api/auth/session, which answers 200).
+function watch(page) {
   page.on('console', (m) => {
     if (m.type() !== 'error' && m.type() !== 'warning') return;
     const where = m.location()?.url ?? '';
-    if (state.anonymous && !state.allowed401 && /^Failed to load resource: .* 401 /.test(m.text()) &&
-        new URL(where, base).pathname === '/api/me') {
-      state.allowed401 = true;
-      info(`expected: console ${m.type()} for the anonymous GET /api/me: ${m.text()}`);
-      return;
-    }
     fail(`console ${m.type()}: ${m.text()} (${where})`);
   });
   page.on('pageerror', (err) => fail(`page error: ${err.message}`));
@@ -207,7 +200,7 @@ async function scrolledIntoView(locator) {
   throw new Error('it stays out of view');
 }
 
-async function onboarding(context, page, state) {
+async function onboarding(context, page) {
   await page.goto(`${base}/`);
   await check('a first visit shows the identity form', async () => {
     await page.getByRole('heading', { name: 'Welcome to Second' }).waitFor({ timeout: UI_MS });
@@ -220,7 +213,6 @@ async function onboarding(context, page, state) {
   await check('the workspace step follows', async () => {
     await page.getByLabel('Workspace name').waitFor({ timeout: UI_MS });
   });
-  state.anonymous = false;
   await screenshot(page, 'workspace');
   await page.getByLabel('Workspace name').fill('Nora Works');
   await page.getByRole('button', { name: 'Create workspace' }).click();
@@ -465,13 +457,12 @@ const browser = await chromium.launch({
 });
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-  const state = { anonymous: mode === 'onboarding' };
   await context.addInitScript(recorder, Object.values(SAY));
   const page = await context.newPage();
-  watch(page, state);
+  watch(page);
   const flows = { onboarding, reload, stop, keyboard, budget };
   try {
-    await flows[mode](context, page, state);
+    await flows[mode](context, page);
   } catch (err) {
     fail(`${mode}: ${String(err.message ?? err).split('\n')[0]}`);
     await page.screenshot({ path: join(outDir, `ui-${mode}-failure.png`) }).catch(() => {});

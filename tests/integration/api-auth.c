@@ -523,6 +523,57 @@ Test(auth, onboarding_state_codes)
 	free(other_ws);
 }
 
+/* GET /api/auth/session answers 200 in every state, so the UI learns where the caller stands
+ * without an error status; signed in it carries /api/me's body. */
+Test(auth, session_state_without_error_status)
+{
+	char *nows = tc_login(&env, "Nora", "nora@x.io"), *ws = NULL;
+	char *ready = ready_user("Olive", "olive@x.io", "Olive Co", &ws);
+	const char *const anonymous[] = {NULL, "abc",
+					 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
+	json_t *j, *me, *first;
+
+	for (size_t i = 0; i < ARRAY_LEN(anonymous); i++) {
+		j = call(anonymous[i], "GET", "/api/auth/session", NULL, 200);
+		cr_expect(json_is_false(json_object_get(j, "signedIn")), "%zu", i);
+		cr_expect_str_eq(jsonx_str(j, "authMode"), "none");
+		cr_expect_str_eq(jsonx_str(json_object_get(j, "onboarding"), "state"),
+				 "missing-identity");
+		cr_expect_str_eq(jsonx_str(json_object_get(j, "onboarding"), "next"),
+				 "/onboarding/identity");
+		cr_expect_null(json_object_get(j, "user"));
+		cr_expect_null(json_object_get(j, "memberships"));
+		json_decref(j);
+	}
+	j = call(nows, "GET", "/api/auth/session", NULL, 200);
+	cr_expect(json_is_true(json_object_get(j, "signedIn")));
+	cr_expect_str_eq(jsonx_str(json_object_get(j, "onboarding"), "state"), "needs-workspace");
+	cr_expect_str_eq(jsonx_str(json_object_get(j, "user"), "email"), "nora@x.io");
+	cr_expect_eq(json_array_size(json_object_get(j, "memberships")), 0);
+	json_decref(j);
+	/* Ready: the same user, memberships and onboarding as GET /api/me. */
+	j = call(ready, "GET", "/api/auth/session", NULL, 200);
+	me = call(ready, "GET", "/api/me", NULL, 200);
+	cr_expect(json_is_true(json_object_get(j, "signedIn")));
+	cr_expect(json_equal(json_object_get(j, "user"), json_object_get(me, "user")));
+	cr_expect(
+		json_equal(json_object_get(j, "memberships"), json_object_get(me, "memberships")));
+	cr_expect(json_equal(json_object_get(j, "onboarding"), json_object_get(me, "onboarding")));
+	cr_expect_str_eq(jsonx_str(json_object_get(j, "onboarding"), "state"), "ready");
+	first = json_array_get(json_object_get(j, "memberships"), 0);
+	cr_expect_str_eq(jsonx_str(first, "workspaceId"), ws);
+	json_decref(me);
+	json_decref(j);
+	/* After sign-out the same cookie is anonymous again. */
+	json_decref(call(ready, "POST", "/api/auth/logout", NULL, 200));
+	j = call(ready, "GET", "/api/auth/session", NULL, 200);
+	cr_expect(json_is_false(json_object_get(j, "signedIn")));
+	json_decref(j);
+	free(nows);
+	free(ready);
+	free(ws);
+}
+
 Test(auth, onboarding_workspace_flow)
 {
 	char *cookie = tc_login(&env, "Ada", "ada@x.io");

@@ -2,13 +2,13 @@
 // HttpOnly `second_session` cookie, errors as {error, message}.
 import type {
   App,
+  AuthSession,
   AppFiles,
   AppRuntimeSettings,
   ChatSnapshot,
   DetectProvider,
   Invitation,
   InvitationsReply,
-  Me,
   Member,
   MembersReply,
   Role,
@@ -110,7 +110,7 @@ export const runPath = (ws: string, appId: string, runId: string) =>
   `${appPath(ws, appId)}/runs/${seg(runId)}`;
 
 export const api = {
-  me: () => request<Me>("GET", "/api/me"),
+  session: () => request<AuthSession>("GET", "/api/auth/session"),
   signIn: (input: { displayName: string; profileRole: string; email?: string }) =>
     request<{ user: User; next: string }>("POST", "/api/onboarding/identity", input),
   createFirstWorkspace: (workspaceName: string) =>

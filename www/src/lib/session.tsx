@@ -1,4 +1,5 @@
-// Who is signed in: GET /api/me, kept for the whole UI and refreshed after sign-in, workspace
+// Who is signed in: GET /api/auth/session (200 signed in or not, so a first visit logs no
+// failed request), kept for the whole UI and refreshed after sign-in, workspace
 // creation and sign-out.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { api, ApiError, errorMessage } from "./api";
@@ -20,7 +21,9 @@ const SessionContext = createContext<SessionValue | null>(null);
 
 async function load(): Promise<SessionState> {
   try {
-    const me = await api.me();
+    const session = await api.session();
+    if (!session.signedIn) return { kind: "anonymous" };
+    const me: Me = { user: session.user, memberships: session.memberships, onboarding: session.onboarding };
     if (me.onboarding.state === "ready" && me.memberships.length > 0) return { kind: "ready", me };
     return { kind: "needs-workspace", me };
   } catch (err) {

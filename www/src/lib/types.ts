@@ -25,6 +25,15 @@ export interface Me {
   onboarding: { state: "ready" | "needs-workspace"; completed: boolean; next: string };
 }
 
+/** GET /api/auth/session: 200 whether signed in or not; signed in, GET /api/me's body too. */
+export type AuthSession =
+  | (Me & { signedIn: true; authMode: string })
+  | {
+      signedIn: false;
+      authMode: string;
+      onboarding: { state: "missing-identity" | "needs-profile"; completed: false; next: string };
+    };
+
 export interface AppRuntimeSettings {
   allowIframeScripts: boolean;
   allowIframeClipboard: boolean;
