@@ -68,8 +68,11 @@ function AssistantParts({
   answer: PlanAnswer;
   actions: MessageActions;
 }) {
+  // Keys never name the message id: the client makes one up for a streamed answer and the
+  // server stores the answer under its own, and a changed key would remount the plan card and
+  // drop the focus from its buttons when the stored conversation replaces the streamed one.
   const blocks = message.parts.map((part, i) => {
-    const key = `${message.id}-${i}`;
+    const key = part.type === "dynamic-tool" ? `tool-${(part as DynamicToolUIPart).toolCallId}` : `part-${i}`;
     if (part.type === "text") {
       if (!part.text.trim()) return null;
       return (
@@ -128,7 +131,7 @@ export function MessageList({
           const text = messageText(m);
           if (!text) return null;
           return (
-            <li key={m.id} className="flex justify-end">
+            <li key={`message-${i}`} className="flex justify-end">
               <div className="max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-zinc-900 px-3.5 py-2 text-[14px] leading-relaxed text-white">
                 <span className="sr-only">You: </span>
                 {text}
@@ -139,7 +142,7 @@ export function MessageList({
         if (m.role !== "assistant") return null;
         const live = busy && m === last;
         return (
-          <li key={m.id} className="animate-fade-in">
+          <li key={`message-${i}`} className="animate-fade-in">
             <span className="sr-only">Agent:</span>
             <AssistantParts message={m} live={live} answer={planAnswer(messages, i)} actions={actions} />
           </li>
