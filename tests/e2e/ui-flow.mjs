@@ -275,11 +275,21 @@ async function reload(context, page) {
   await seen(page, SAY.build);
   const before = await conversation(page);
   await screenshot(page, 'before-reload');
+  const head = (c) => c.slice(0, 3).map((m) => `${m.role}:${m.text}`);
+  const second = await context.newPage();
+  watch(second);
+  await second.goto(page.url());
+  await check('a second tab during the turn attaches to it and shows the same conversation', async () => {
+    await stopButton(second).waitFor({ timeout: UI_MS });
+    const other = await conversation(second);
+    must(JSON.stringify(head(other)) === JSON.stringify(head(before)),
+      `first tab ${JSON.stringify(head(before))}, second tab ${JSON.stringify(head(other))}`);
+  });
+  await screenshot(second, 'second-tab');
   await page.reload();
   await check('after the reload the chat re-attaches to the running turn', async () => {
     await stopButton(page).waitFor({ timeout: UI_MS });
     const after = await conversation(page);
-    const head = (c) => c.slice(0, 3).map((m) => `${m.role}:${m.text}`);
     must(JSON.stringify(head(after)) === JSON.stringify(head(before)),
       `before ${JSON.stringify(head(before))}, after ${JSON.stringify(head(after))}`);
     await seen(page, SAY.build, UI_MS);
@@ -290,13 +300,21 @@ async function reload(context, page) {
     await seen(page, SAY.done);
     await stopButton(page).waitFor({ state: 'detached', timeout: TURN_MS });
   });
-  await check('every message shows once', async () => {
-    const conv = (await conversation(page)).filter((m) => m.role !== 'status');
-    const roles = conv.map((m) => m.role).join(',');
-    must(roles === 'user,assistant,user,assistant', `roles ${roles}`);
-    must(conv[0].text === PROMPT && conv[2].text === APPROVE_TEXT, JSON.stringify(conv));
-    const all = conv.map((m) => m.text).join('\n');
-    for (const p of Object.values(SAY)) must(count(all, p) === 1, `"${p}" shows ${count(all, p)} times`);
+  await check('the second tab follows the turn to its end', async () => {
+    await seen(second, SAY.done);
+    await stopButton(second).waitFor({ state: 'detached', timeout: TURN_MS });
+    await previewText(second).waitFor({ timeout: UI_MS });
+  });
+  await check('every message shows once, in both tabs', async () => {
+    for (const [name, p] of [['first', page], ['second', second]]) {
+      const conv = (await conversation(p)).filter((m) => m.role !== 'status');
+      const roles = conv.map((m) => m.role).join(',');
+      must(roles === 'user,assistant,user,assistant', `${name} tab: roles ${roles}`);
+      must(conv[0].text === PROMPT && conv[2].text === APPROVE_TEXT, `${name} tab: ${JSON.stringify(conv)}`);
+      const all = conv.map((m) => m.text).join('\n');
+      for (const x of Object.values(SAY))
+        must(count(all, x) === 1, `${name} tab: "${x}" shows ${count(all, x)} times`);
+    }
     const chat = await storedChat(context);
     must(chat.status === 'completed', `run ${chat.status}`);
     must(chat.messages.length === 4, `${chat.messages.length} stored messages`);
