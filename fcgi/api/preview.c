@@ -361,10 +361,13 @@ static int token_check(const struct target *t, bool *ok, struct err *e)
 }
 
 /* The dist/ file a request names, into key: the file itself; index.html for the root, a
- * directory, or a missing path without an extension (an SPA route). NULL when none. */
+ * directory, or a missing path without an extension (an SPA route). A missing file with an
+ * extension is looked up without its leading directories, one at a time: index.html built
+ * with relative asset URLs (Vite's base "./") and served at an SPA route such as users/42
+ * asks for users/assets/app.js, which is assets/app.js. NULL when none. */
 static const char *resolve(const json_t *files, const struct target *t, char *key, size_t keysz)
 {
-	const char *name;
+	const char *name, *slash;
 	json_t *v;
 	size_t n;
 
@@ -380,8 +383,16 @@ static const char *resolve(const json_t *files, const struct target *t, char *ke
 			if (strncmp(name, key, n) == 0)
 				break;
 		}
-		if (name == NULL)
-			return NULL;
+		if (name != NULL) {
+			snprintf(key, keysz, "dist/index.html");
+			return key;
+		}
+		for (slash = strchr(t->path, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+			snprintf(key, keysz, "dist/%s", slash + 1);
+			if (json_is_string(json_object_get(files, key)))
+				return key;
+		}
+		return NULL;
 	}
 	snprintf(key, keysz, "dist/index.html");
 	return key;

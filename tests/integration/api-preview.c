@@ -312,7 +312,7 @@ Test(preview, assets_through_token_without_cookie)
 	free(idx);
 }
 
-Test(preview, spa_fallback_directories_and_missing_files)
+Test(preview, spa_fallback_directories_nested_assets_and_missing_files)
 {
 	char *u = token_url(OWNER, "draft", "");
 	char *route = url_join(u, "users/42"), *dir = url_join(u, "assets/");
@@ -329,6 +329,21 @@ Test(preview, spa_fallback_directories_and_missing_files)
 	cr_expect_str_eq(r.body, DRAFT_INDEX);
 	tc_resp_free(&r);
 	get_err(ANON, missing, 404, "not_found");
+	/* index.html served at users/42 asks for its relative assets under users/. */
+	char *nested_js = url_join(u, "users/assets/app.js");
+	char *nested_css = url_join(u, "users/42/assets/app.css");
+	char *nested_missing = url_join(u, "users/assets/missing.js");
+	get(ANON, nested_js, NULL, 200, &r);
+	cr_expect_str_eq(r.body, DRAFT_JS);
+	expect_header(&r, "Content-Type", "text/javascript; charset=utf-8");
+	tc_resp_free(&r);
+	get(ANON, nested_css, NULL, 200, &r);
+	cr_expect_str_eq(r.body, DRAFT_CSS);
+	tc_resp_free(&r);
+	get_err(ANON, nested_missing, 404, "not_found");
+	free(nested_js);
+	free(nested_css);
+	free(nested_missing);
 	/* Outside dist/ nothing is served, whatever the snapshot holds. */
 	free(missing);
 	missing = url_join(u, "..%2Fsrc%2FApp.tsx");
