@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,6 +473,41 @@ pid_t harness_spawn(const char *bin, char *const argv[], char *const envp[], con
 	}
 	register_server(pid);
 	return pid;
+}
+
+bool harness_proc_running_in(const char *cmd_prefix, const char *dir)
+{
+	char real[PATH_MAX];
+	if (!realpath(dir, real))
+		return false;
+	size_t rlen = strlen(real), plen = strlen(cmd_prefix);
+	DIR *d = opendir("/proc");
+	bool found = false;
+	for (struct dirent *de; d && !found && (de = readdir(d));) {
+		char path[300], cmd[256] = {0}, cwd[PATH_MAX];
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
+		fclose(f);
+		for (size_t i = 0; i + 1 < n; i++)
+			if (cmd[i] == '\0')
+				cmd[i] = ' ';
+		if (strncmp(cmd, cmd_prefix, plen) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cwd", de->d_name);
+		ssize_t len = readlink(path, cwd, sizeof(cwd) - 1);
+		if (len < 0)
+			continue;
+		cwd[len] = '\0';
+		found = strncmp(cwd, real, rlen) == 0 && (cwd[rlen] == '/' || cwd[rlen] == '\0');
+	}
+	if (d)
+		closedir(d);
+	return found;
 }
 
 int harness_stop(pid_t pid)

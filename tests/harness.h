@@ -37,6 +37,11 @@ int harness_redis_restart(struct harness_redis *r);
 struct json_t;
 struct json_t *harness_json(const char *text);
 
+/* Whether a process whose command line starts with `cmd_prefix` (arguments joined by spaces)
+ * runs with its working directory inside `dir`: a command an agent started in one of this
+ * test's workspaces, never one of a test running beside it. */
+bool harness_proc_running_in(const char *cmd_prefix, const char *dir);
+
 /* Starts a service: `bin` with argv and envp (NULL: this process's environment), cwd "/" kept,
  * stdout and stderr appended to log_path (or, when out_fd is given, stdout to a pipe whose read
  * end is returned there). The child dies with the test (PR_SET_PDEATHSIG) and is stopped by

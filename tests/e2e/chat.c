@@ -366,28 +366,10 @@ Test(chat, observers_mid_stream_see_what_the_sender_sees)
 	sse_stops_cleanly();
 }
 
+/* Whether the slow scenario's `sleep 30` runs in one of this test's workspaces. */
 static bool sleeper_alive(void)
 {
-	DIR *d = opendir("/proc");
-	bool found = false;
-	for (struct dirent *de; d && !found && (de = readdir(d));) {
-		char path[300], cmd[256] = {0};
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			continue;
-		size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
-		fclose(f);
-		for (size_t i = 0; i + 1 < n; i++)
-			if (cmd[i] == '\0')
-				cmd[i] = ' ';
-		found = strncmp(cmd, "sleep 30", 8) == 0;
-	}
-	if (d)
-		closedir(d);
-	return found;
+	return harness_proc_running_in("sleep 30", wd.ws_dir);
 }
 
 Test(chat, stop_ends_the_turn)
