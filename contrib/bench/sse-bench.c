@@ -14,6 +14,8 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +35,9 @@
 
 static struct tc_env env;
 static char *cookie, ws[128], app[64], src_sock[600];
-static int gap_us = 10000; /* between source chunks */
-static int hold_ms;        /* the source pauses this long before [DONE] */
+static int gap_us = 10000;   /* between source chunks */
+static int hold_ms;          /* the source pauses up to this long before [DONE] */
+static atomic_bool released; /* ends that pause early */
 
 static double now_us(void)
 {
@@ -67,8 +70,8 @@ static ssize_t src_read(void *cls, uint64_t pos, char *buf, size_t max)
 			"\"text\":\"%.0f \"}}}\n\n",
 			now_us());
 	} else if (t->sent == CHUNKS + 1) {
-		if (hold_ms)
-			usleep((useconds_t)hold_ms * 1000);
+		for (int waited = 0; waited < hold_ms && !atomic_load(&released); waited += 10)
+			usleep(10000);
 		n = snprintf(buf, max,
 			     "data: {\"type\":\"stream_event\",\"event\":{\"type\":"
 			     "\"content_block_stop\",\"index\":0}}\n\ndata: {\"type\":"
@@ -321,6 +324,15 @@ int main(void)
 	       "%.1f KiB per observer\n",
 	       before, after, OBSERVERS, (after - before) / (double)OBSERVERS);
 	fflush(stdout);
+	/* The held turn ends: every observer follows it to the end, then second-sse stops
+	 * cleanly (a turn in flight would keep it finishing that request). */
+	atomic_store(&released, true);
+	pthread_join(hth, NULL);
+	for (int i = 0; i < OBSERVERS; i++)
+		pthread_join(obs[i], NULL);
+	free(obs);
+	free(holder.lat);
+	free(holder.run);
 	tc_sse_stop(&env);
 	tc_env_stop(&env);
 	MHD_stop_daemon(src);
