@@ -762,28 +762,37 @@ static int chain_append(struct store *s, json_t *doc, struct err *e)
 	pthread_mutex_t *lock = chain_lock(jsonx_str(doc, "workspaceId"));
 	json_t *last = NULL;
 	struct err ie = {0};
-	int rc = -1;
+	int64_t deadline;
+	int rc = -1, attempt = 0;
 
 	if (pthread_mutex_lock(lock) != 0)
 		abort();
-	for (int attempt = 0; attempt < AUDIT_CHAIN_RETRIES; attempt++) {
-		if (store_find_one(s, AUDIT_COLL, filter, &newest, 1, &last, e) != 0)
-			goto out;
-		rc = chain_link(doc, last, e);
-		json_decref(last);
-		last = NULL;
-		if (rc != 0)
-			goto out;
-		if (store_insert(s, AUDIT_COLL, doc, &ie) == 0)
-			goto out;
-		rc = -1;
-		if (ie.code != ERR_DUPLICATE) {
+	deadline = time_mono_ms() + AUDIT_CHAIN_DEADLINE_MS;
+	/* Bounded by time, not by a count: a slow process that keeps losing to faster ones still
+	 * gets its turn. A lost race (ERR_DUPLICATE) and a locked store (ERR_TIMEOUT) are tried
+	 * again; anything else, or a chain still busy at the deadline, fails the append. */
+	for (;; attempt++) {
+		ie = (struct err){0};
+		if (store_find_one(s, AUDIT_COLL, filter, &newest, 1, &last, &ie) == 0) {
+			rc = chain_link(doc, last, e);
+			json_decref(last);
+			last = NULL;
+			if (rc != 0)
+				goto out;
+			if (store_insert(s, AUDIT_COLL, doc, &ie) == 0)
+				goto out;
+			rc = -1;
+		}
+		if (ie.code != ERR_DUPLICATE && ie.code != ERR_TIMEOUT) {
 			err_set(e, ie.code, "%s", ie.msg);
 			goto out;
 		}
+		if (time_mono_ms() >= deadline)
+			break;
 		chain_backoff(attempt);
 	}
-	err_set(e, ERR_CONFLICT, "audit chain still busy after %d attempts", AUDIT_CHAIN_RETRIES);
+	err_set(e, ERR_CONFLICT, "audit chain still busy after %d attempts in %d ms (%s)",
+		attempt + 1, AUDIT_CHAIN_DEADLINE_MS, ie.msg);
 out:
 	if (pthread_mutex_unlock(lock) != 0)
 		abort();

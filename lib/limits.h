@@ -125,17 +125,17 @@
 #define AUDIT_LIST_MAX 200
 #define AUDIT_LIST_DEFAULT 100
 #define AUDIT_QUERY_MAX 120
-#define AUDIT_CHAIN_RETRIES 16      /* attempts to append to a busy workspace chain */
-#define AUDIT_EVENT_NAME_MAX 120    /* bytes of an eventName */
-#define AUDIT_PARENT_TYPE_MAX 80    /* target.parentType */
-#define AUDIT_HASH_MAX 96           /* changes.beforeHash / afterHash */
-#define AUDIT_REQUEST_ID_MAX 120    /* source.requestId taken from a request (AUD-5) */
-#define AUDIT_TEAM_IDS_MAX 100      /* actor.teamIds kept */
-#define AUDIT_VERIFY_PAGE 500       /* events read per page while verifying a chain */
-#define AUDIT_LIST_SCAN_PAGE 200    /* events read per page while filtering on q */
-#define AUDIT_LIST_SCAN_MAX 2000    /* events one list request examines for q */
-#define AUDIT_METADATA_ITEMS_MAX 24 /* metadata rows of a list item (AUD-10) */
-#define AUDIT_VIEWED_WINDOW_S 60    /* audit.viewed at most once per window (AUD-13) */
+#define AUDIT_CHAIN_DEADLINE_MS 10000 /* retrying lost races on a busy workspace chain */
+#define AUDIT_EVENT_NAME_MAX 120      /* bytes of an eventName */
+#define AUDIT_PARENT_TYPE_MAX 80      /* target.parentType */
+#define AUDIT_HASH_MAX 96             /* changes.beforeHash / afterHash */
+#define AUDIT_REQUEST_ID_MAX 120      /* source.requestId taken from a request (AUD-5) */
+#define AUDIT_TEAM_IDS_MAX 100        /* actor.teamIds kept */
+#define AUDIT_VERIFY_PAGE 500         /* events read per page while verifying a chain */
+#define AUDIT_LIST_SCAN_PAGE 200      /* events read per page while filtering on q */
+#define AUDIT_LIST_SCAN_MAX 2000      /* events one list request examines for q */
+#define AUDIT_METADATA_ITEMS_MAX 24   /* metadata rows of a list item (AUD-10) */
+#define AUDIT_VIEWED_WINDOW_S 60      /* audit.viewed at most once per window (AUD-13) */
 
 /* Apps (DM-7, API-35..API-47) */
 #define APP_DESCRIPTION_MAX 300       /* characters of an app description */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #define THREADS 8
 #define PER_THREAD 25
 #define PROCESSES 4
+#define WHY_MAX (ERR_MSG_MAX + 64) /* a process's error and where it happened */
 
 static json_t *parse(const char *text)
 {
@@ -906,7 +908,11 @@ Test(chain, concurrent_processes_never_fork_the_chain, .timeout = 120)
 	struct audit_verify_result res;
 	pid_t pids[PROCESSES];
 	int status;
+	/* Each process's error, where the parent can read it and name it in the failure. */
+	char(*why)[WHY_MAX] = mmap(NULL, PROCESSES * WHY_MAX, PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
+	cr_assert_neq(why, MAP_FAILED);
 	snprintf(uri, sizeof(uri), "sqlite:%s/shared.db?synchronous=normal", harness_tmpdir());
 	for (int i = 0; i < PROCESSES; i++) {
 		pids[i] = fork();
@@ -917,22 +923,25 @@ Test(chain, concurrent_processes_never_fork_the_chain, .timeout = 120)
 			struct err e = {0};
 			int bad = 0;
 
-			if (store_open(uri, &store_schema_second, &own, &e) != 0)
+			if (store_open(uri, &store_schema_second, &own, &e) != 0) {
+				snprintf(why[i], WHY_MAX, "opening the store: %s", e.msg);
 				_exit(2);
+			}
 			fixture_init(&f, "shared");
 			for (int n = 0; n < PER_THREAD; n++)
-				bad |= audit_record(own, &f.ev, NULL, &e) != 0;
-			if (bad)
-				fprintf(stderr, "process %d: %s\n", i, e.msg);
+				if (audit_record(own, &f.ev, NULL, &e) != 0 && !bad++)
+					snprintf(why[i], WHY_MAX, "event %d: %s", n, e.msg);
 			fixture_free(&f);
 			store_close(own);
-			_exit(bad);
+			_exit(bad ? 1 : 0);
 		}
 	}
 	for (int i = 0; i < PROCESSES; i++) {
 		cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
-		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "process %d failed", i);
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "process %d failed (status %#x): %s", i, status, why[i]);
 	}
+	munmap(why, PROCESSES * WHY_MAX);
 	close_store();
 	{
 		struct err e = {0};
