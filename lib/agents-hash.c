@@ -18,6 +18,11 @@
 #include "lib/jsonx.h"
 #include "lib/limits.h"
 
+const char *const agents_approval_fields[AGENTS_APPROVAL_FIELDS] = {
+	"agentsJsonApprovalHash",       "agentsJsonApprovedPayload", "agentsJsonApprovedByUserId",
+	"agentsJsonApprovedByUserName", "agentsJsonApprovedAt",      "agentsJsonApprovalSource",
+};
+
 struct buf {
 	char *p;
 	size_t len, cap;

@@ -18,6 +18,11 @@
 
 #define AGENTS_HASH_LEN (3 + 64) /* "v1:" and 64 hex digits */
 
+/* The app's draft approval fields (GOV-12): hash, normalised payload, approver's id and name,
+ * time and source, in that order. An approval sets all six; a stale or cleared one nulls them. */
+#define AGENTS_APPROVAL_FIELDS 6
+extern const char *const agents_approval_fields[AGENTS_APPROVAL_FIELDS];
+
 enum agents_hash_result {
 	AGENTS_HASH_OK = 0,
 	AGENTS_HASH_ABSENT = 1, /* empty or white space only: no agents.json */

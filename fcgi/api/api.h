@@ -3,7 +3,7 @@
  * One `struct api` per process: the configuration, the store (thread-safe) and the Redis
  * options; each worker thread opens its own Redis connection on first use. Handler files
  * (health.c, onboarding.c, workspaces.c, members.c, teams.c, invitations.c, apps.c, audit.c,
- * runs.c, files.c, preview.c) each export one route table, terminated by a row whose method is NULL, which routes.c joins
+ * runs.c, files.c, preview.c, setup.c, agents.c) each export one route table, terminated by a row whose method is NULL, which routes.c joins
  * into the table http_serve() matches. */
 #ifndef SECOND_API_H
 #define SECOND_API_H
@@ -61,6 +61,7 @@ extern const struct http_route api_routes_runs[];
 extern const struct http_route api_routes_files[];
 extern const struct http_route api_routes_preview[];
 extern const struct http_route api_routes_setup[];
+extern const struct http_route api_routes_agents[];
 
 struct wkc;
 /* workerd's client as configured (workerd.listen, api.internal_token), with the short
@@ -92,6 +93,20 @@ int api_app_find(struct store *s, const char *ws, const char *id, json_t **app, 
 int api_snapshot_load(struct store *s, const json_t *app, enum api_version v,
 		      struct api_snapshot *out, struct err *e) __attribute__((warn_unused_result));
 void api_snapshot_free(struct api_snapshot *snap);
+
+/* The C-0.5 prologue of the app routes: loads the path's :appId in the caller's workspace into
+ * *app (a new reference) into *a its access, and checks `need`. Replies itself (404
+ * app_not_found, 403 forbidden, or a store error) and returns -1 when the handler must not go
+ * on. */
+struct app_access;
+enum api_app_need { NEED_VIEW, NEED_COLLAB, NEED_MANAGE };
+int api_app_open(struct http_req *req, enum api_app_need need, json_t **app, struct app_access *a)
+	__attribute__((warn_unused_result));
+/* The draft's files for a collaborator ({path: content}, a new object): the persisted draft
+ * snapshot with workerd's live files of the app laid over it (persisted only when workerd
+ * does not answer). */
+int api_draft_files(struct http_req *req, const json_t *app, json_t **files, struct err *e)
+	__attribute__((warn_unused_result));
 
 /* All rows of every table, joined once at start. */
 const struct http_route *api_routes(size_t *n);

@@ -321,8 +321,6 @@ static int runtime_settings(const json_t *fields, json_t *settings)
 	return 0;
 }
 
-enum app_need { NEED_VIEW, NEED_COLLAB, NEED_MANAGE };
-
 static bool str_eq(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
@@ -346,7 +344,7 @@ static bool sidebar_visible(const struct app_access *a)
 	return a->creator || a->collaborator || a->published_viewer;
 }
 
-static bool access_allows(const struct app_access *a, enum app_need need)
+static bool access_allows(const struct app_access *a, enum api_app_need need)
 {
 	switch (need) {
 	case NEED_VIEW:
@@ -359,10 +357,7 @@ static bool access_allows(const struct app_access *a, enum app_need need)
 	return false;
 }
 
-/* The C-0.5 prologue: loads the path's app into *app (a new reference) and checks `need`.
- * Replies itself (404 app_not_found, 403 forbidden, or a store error) and returns -1 when
- * the handler must not go on. */
-static int app_open(struct http_req *req, enum app_need need, json_t **app, struct app_access *a)
+int api_app_open(struct http_req *req, enum api_app_need need, json_t **app, struct app_access *a)
 {
 	struct guard_ctx *ctx = api_ctx(req);
 	char id[ID_HEX_LEN + 1];
@@ -990,7 +985,7 @@ static int app_get(struct http_req *req)
 	json_t *app = NULL;
 	int rc;
 
-	if (app_open(req, NEED_VIEW, &app, &a) != 0)
+	if (api_app_open(req, NEED_VIEW, &app, &a) != 0)
 		return 0;
 	rc = http_reply_json(req, 200, app_view(app, !app_can_collaborate(&a)));
 	json_decref(app);
@@ -1014,7 +1009,7 @@ static int app_rename(struct http_req *req)
 	/* API-39: the name is checked before the app, so a bad name is 400 even on an app the
 	 * caller cannot see. */
 	if (body_fields(req, rename_fields, 1, &fields) != 0 ||
-	    app_open(req, NEED_MANAGE, &app, &a) != 0)
+	    api_app_open(req, NEED_MANAGE, &app, &a) != 0)
 		goto out;
 	id = jsonx_str(app, "_id");
 	if (name_unique(s, api_ctx(req)->workspace_id, jsonx_str(fields, "name"), id, name, &e) !=
@@ -1095,7 +1090,7 @@ static int app_delete(struct http_req *req)
 	struct err e = {0};
 	int rc = 0;
 
-	if (app_open(req, NEED_MANAGE, &app, &a) != 0)
+	if (api_app_open(req, NEED_MANAGE, &app, &a) != 0)
 		goto out;
 	if (app_delete_all(api_of(req)->store, api_ctx(req)->workspace_id, jsonx_str(app, "_id"),
 			   counts, &e) != 0) {
@@ -1126,7 +1121,7 @@ static int app_settings(struct http_req *req)
 	struct err e = {0};
 	int rc = 0;
 
-	if (app_open(req, NEED_COLLAB, &app, &a) != 0 ||
+	if (api_app_open(req, NEED_COLLAB, &app, &a) != 0 ||
 	    body_fields(req, settings_fields, sizeof(settings_fields) / sizeof(settings_fields[0]),
 			&fields) != 0)
 		goto out;
@@ -1242,7 +1237,7 @@ static int app_collaborators_get(struct http_req *req)
 	struct err e = {0};
 	int rc = 0;
 
-	if (app_open(req, NEED_MANAGE, &app, &a) != 0)
+	if (api_app_open(req, NEED_MANAGE, &app, &a) != 0)
 		goto out;
 	if (members_list(api_of(req)->store, api_ctx(req)->workspace_id, members, &e) != 0) {
 		rc = http_reply_err(req, &e);
@@ -1347,7 +1342,7 @@ static int app_collaborators_set(struct http_req *req)
 	struct err e = {0};
 	int rc = 0;
 
-	if (app_open(req, NEED_MANAGE, &app, &a) != 0 ||
+	if (api_app_open(req, NEED_MANAGE, &app, &a) != 0 ||
 	    body_fields(req, collaborators_fields, 1, &fields) != 0)
 		goto out;
 	if (collaborators_accept(s, ws, json_object_get(fields, "collaboratorUserIds"),

@@ -336,6 +336,22 @@ static void live_merge(struct http_req *req, const char *app_id, json_t *files)
 	json_decref(reply);
 }
 
+int api_draft_files(struct http_req *req, const json_t *app, json_t **files, struct err *e)
+{
+	struct api_snapshot snap = {0};
+
+	*files = NULL;
+	if (api_snapshot_load(api_of(req)->store, app, API_DRAFT, &snap, e) != 0)
+		return -1;
+	/* A copy: the snapshot's object may be shared with other requests. */
+	*files = snap.files != NULL ? json_copy(snap.files) : json_object();
+	api_snapshot_free(&snap);
+	if (*files == NULL)
+		abort();
+	live_merge(req, jsonx_str(app, "_id"), *files);
+	return 0;
+}
+
 /* P-8: GET .../apps/:appId/files?version=draft|published */
 static int app_files(struct http_req *req)
 {

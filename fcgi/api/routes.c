@@ -11,6 +11,7 @@ static const struct http_route *const tables[] = {
 	api_routes_health, api_routes_onboarding,  api_routes_workspaces, api_routes_members,
 	api_routes_teams,  api_routes_invitations, api_routes_apps,       api_routes_audit,
 	api_routes_runs,   api_routes_files,       api_routes_preview,    api_routes_setup,
+	api_routes_agents,
 };
 
 const struct http_route *api_routes(size_t *n)

@@ -291,12 +291,6 @@ static json_t *classify(struct chat *c)
 	return runs_failure("build_incomplete", "worker_stream", msg, true);
 }
 
-/* The six draft approval fields of agents.json (GOV-12). */
-static const char *const approval_fields[] = {
-	"agentsJsonApprovalHash",       "agentsJsonApprovedPayload", "agentsJsonApprovedByUserId",
-	"agentsJsonApprovedByUserName", "agentsJsonApprovedAt",      "agentsJsonApprovalSource",
-};
-
 /* GOV-13: when the app's draft approval no longer matches the new agents.json (changed,
  * removed or invalid), nulls the approval fields in `set` and returns the audit details
  * {reason, appId, changes:{before, after}} (new ref); NULL when nothing is stale. */
@@ -319,8 +313,8 @@ static json_t *approval_staleness(struct chat *c, const json_t *app_filter, cons
 		out = json_pack("{s:s, s:s, s:{s:s, s:s?}}", "reason", "source_snapshot_updated",
 				"appId", c->k.app_id, "changes", "before", before, "after",
 				ok ? after : NULL);
-		for (size_t i = 0; i < sizeof(approval_fields) / sizeof(approval_fields[0]); i++)
-			json_object_set_new(set, approval_fields[i], json_null());
+		for (size_t i = 0; i < AGENTS_APPROVAL_FIELDS; i++)
+			json_object_set_new(set, agents_approval_fields[i], json_null());
 	}
 	json_decref(app);
 	return out;

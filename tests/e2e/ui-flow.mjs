@@ -12,6 +12,9 @@
 //               run is failed with user_stopped
 //   keyboard    Tab and Shift+Tab alone reach the skip link, the composer, Approve and Stop;
 //               Enter approves and Space stops, and focus stays in the chat after each
+//   agents      a prompt asking for a triage agent: the agents card lists it and blocks the
+//               composer; Approve records the approval (POST .../agents/approval) before the
+//               agent goes on, and the card shows Approved
 //   budget      prints the gzipped size of the JavaScript index.html loads (fails over the
 //               budget) and the time from navigation to an enabled composer
 // Every mode fails on a console error or warning or an uncaught page error. Screenshots go to
@@ -23,7 +26,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 const [mode, base, outDir] = process.argv.slice(2);
-const MODES = ['onboarding', 'reload', 'stop', 'keyboard', 'budget'];
+const MODES = ['onboarding', 'reload', 'stop', 'keyboard', 'agents', 'budget'];
 if (!MODES.includes(mode) || !base || !outDir) {
   console.error(`usage: ui-flow.mjs ${MODES.join('|')} BASE_URL OUT_DIR`);
   process.exit(2);
@@ -42,6 +45,12 @@ const SAY = {
   writing: 'Writing the board with its form and task list.',
   done: 'The Team Tasks board is built and live in the preview.',
 };
+// What it says when asked for a triage agent: agents.json and the agents card, then after Approve.
+const SAY_AGENTS = {
+  presented: "I'll add a triage agent that works on the tickets collection.",
+  approved: 'The Triage agent is approved.',
+};
+const AGENTS_PROMPT = 'A ticket desk with a triage agent that sorts new tickets.';
 
 const problems = [];
 const fail = (msg) => problems.push(msg);
@@ -359,6 +368,42 @@ async function stop(context, page) {
   });
 }
 
+async function agents(context, page) {
+  const ws = await signIn(context, 'Ada Agents', 'ada@example.com', 'Agents Desk');
+  await page.goto(`${base}/#/w/${ws}`);
+  await homeComposer(page).fill(AGENTS_PROMPT);
+  await page.getByRole('button', { name: 'Build', exact: true }).click();
+  await page.waitForURL(/#\/w\/[^/]+\/apps\/[^/]+$/, { timeout: UI_MS });
+  const card = page.getByRole('region', { name: "Review the app's agents" });
+  await check('the agents card lists the triage agent and blocks the composer', async () => {
+    await seen(page, SAY_AGENTS.presented);
+    await card.waitFor({ timeout: TURN_MS });
+    await approveButton(page).waitFor({ timeout: TURN_MS });
+    await card.getByText('Triage', { exact: true }).waitFor();
+    await card.getByText('Data: tickets', { exact: true }).waitFor();
+    must(await chatComposer(page).isDisabled(), 'the composer takes input');
+    const ph = await chatComposer(page).getAttribute('placeholder');
+    must(/Approve the agents/.test(ph ?? ''), `placeholder "${ph}"`);
+  });
+  await screenshot(page, 'agents');
+  const approval = page.waitForResponse(
+    (r) => r.url().endsWith('/agents/approval') && r.request().method() === 'POST',
+    { timeout: UI_MS },
+  );
+  await approveButton(page).click();
+  await check('Approve records the approval before the agent goes on', async () => {
+    const r = await approval;
+    const body = await r.json();
+    must(r.status() === 200, `approval: ${r.status()} ${JSON.stringify(body)}`);
+    must(body.hasAgentsJson === true && body.mockOnly === false, JSON.stringify(body));
+    must(/^v1:[0-9a-f]{64}$/.test(body.hash ?? ''), `hash ${body.hash}`);
+    await seen(page, SAY_AGENTS.approved);
+    await card.getByText('Approved', { exact: true }).waitFor({ timeout: UI_MS });
+    must((await approveButton(page).count()) === 0, 'Approve is still offered');
+  });
+  await screenshot(page, 'agents-approved');
+}
+
 // Presses `key` until the focused element is `name` (at most `max` presses); the names passed.
 async function tabTo(page, name, key = 'Tab', max = 40) {
   const path = [];
@@ -475,10 +520,10 @@ const browser = await chromium.launch({
 });
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-  await context.addInitScript(recorder, Object.values(SAY));
+  await context.addInitScript(recorder, [...Object.values(SAY), ...Object.values(SAY_AGENTS)]);
   const page = await context.newPage();
   watch(page);
-  const flows = { onboarding, reload, stop, keyboard, budget };
+  const flows = { onboarding, reload, stop, keyboard, agents, budget };
   try {
     await flows[mode](context, page);
   } catch (err) {

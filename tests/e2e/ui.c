@@ -4,8 +4,8 @@
  * a plan first, the build once the user approves it).
  *
  * Each test starts its own stack and runs tests/e2e/ui-flow.mjs in one mode: onboarding to a
- * built preview, a reload mid-turn that re-attaches, Stop, keyboard only, and the size and
- * load-time budget. Every mode also fails on a console error or warning or a page error.
+ * built preview, a reload mid-turn that re-attaches, Stop, keyboard only, the agents card
+ * and its approval, and the size and load-time budget. Every mode also fails on a console error or warning or a page error.
  * Screenshots go to $top_builddir/tests/e2e/screenshots/ui-*.png. */
 #include <config.h>
 
@@ -160,6 +160,26 @@ Test(ui, stop_ends_the_turn_and_offers_try_again)
 Test(ui, the_keyboard_alone_reaches_the_composer_approve_and_stop)
 {
 	cr_expect(flow("keyboard"), "the keyboard flow failed (see its problems above)");
+	sse_stops_cleanly();
+}
+
+Test(ui, the_agents_card_records_the_approval_before_the_agent_goes_on)
+{
+	cr_expect(flow("agents"), "the agents flow failed (see its output above)");
+	/* The approval is the owner's, of the agents.json the agent wrote (GOV-11/12). */
+	json_t *filter = json_object(), *app = NULL;
+	struct err e = {0};
+	cr_assert_eq(store_find_one(env.store, "apps", filter, NULL, 0, &app, &e), 0, "%s", e.msg);
+	cr_assert_not_null(app);
+	const char *hash = jsonx_str(app, "agentsJsonApprovalHash");
+	cr_expect(hash && strncmp(hash, "v1:", 3) == 0, "approval hash %s", hash ? hash : "(none)");
+	cr_expect_str_eq(jsonx_str(app, "agentsJsonApprovalSource"), "build_chat");
+	cr_expect_str_eq(jsonx_str(app, "agentsJsonApprovedByUserName"), "Ada Agents");
+	json_t *agents = json_object_get(json_object_get(app, "agentsJsonApprovedPayload"),
+					 "agents");
+	cr_expect_str_eq(jsonx_str(json_array_get(agents, 0), "id"), "triage");
+	json_decref(app);
+	json_decref(filter);
 	sse_stops_cleanly();
 }
 

@@ -1,4 +1,5 @@
-/* The app preview (/preview/...) and the app files route (P-8) of second-api, through lighttpd.
+/* The app preview (/preview/...), the app files route (P-8) and the agents.json routes (read,
+ * API-51 approval) of second-api, through lighttpd.
  *
  * Each test starts a fresh environment (redis-server, second-api, lighttpd; no workerd) and a
  * small world: workspace "acme" with its owner, a plain member, and a member who collaborates
@@ -793,4 +794,207 @@ Test(preview, detect_provider_without_workerd)
 	json_t *claude = json_object_get(json_object_get(r.json, "runtimes"), "claude-code");
 	cr_expect(json_is_false(json_object_get(claude, "available")), "%s", r.body);
 	tc_resp_free(&r);
+}
+
+/* agents.json: read (GET .../agents) and approved (API-51). */
+
+#define AGENTS_JSON                                                                            \
+	"{\n  \"agents\": [\n    {\"id\": \"triage\", \"name\": \"Triage\", \"description\": " \
+	"\"Sorts new tickets\", \"dataCollections\": [\"tickets\"], \"tools\": []}\n  ]\n}\n"
+
+static void agents_draft_put(const char *agents_json)
+{
+	const char *pairs[] = {"dist/index.html", DRAFT_INDEX,
+			       agents_json != NULL ? "agents.json" : NULL, agents_json, NULL};
+
+	json_t *filter = json_pack("{s:s, s:s}", "appId", w.app, "kind", "draft");
+	static int version;
+	char hash[32];
+	struct err e = {0};
+
+	cr_assert_eq(store_delete_many(env.store, "app_source_snapshots", filter, NULL, &e), 0,
+		     "%s", e.msg);
+	json_decref(filter);
+	snprintf(hash, sizeof(hash), "d2d2%04d", ++version);
+	snapshot_put(w.app, "draft", hash, pairs);
+}
+
+static json_t *app_doc(void)
+{
+	json_t *filter = json_pack("{s:s}", "_id", w.app), *doc = NULL;
+	struct err e = {0};
+
+	cr_assert_eq(store_find_one(env.store, "apps", filter, NULL, 0, &doc, &e), 0, "%s", e.msg);
+	json_decref(filter);
+	cr_assert_not_null(doc);
+	return doc;
+}
+
+static size_t approved_events(void)
+{
+	json_t *filter = json_pack("{s:s, s:s}", "workspaceId", w.ws, "eventName",
+				   "app.agents_config.approved");
+	struct err e = {0};
+	size_t n = 0;
+
+	cr_assert_eq(store_count(env.store, "audit_events", filter, &n, &e), 0, "%s", e.msg);
+	json_decref(filter);
+	return n;
+}
+
+/* POST .../agents/approval as `who` with a JSON body (NULL: none); asserts the status. */
+static void approve(enum who who, const char *body, long want, struct tc_resp *r)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/api/workspaces/%s/apps/%s/agents/approval", w.ws, w.app);
+	cr_assert_eq(tc_call(&env, w.cookie[who], "POST", path, body ? "application/json" : NULL,
+			     body, body ? strlen(body) : 0, NULL, r),
+		     0);
+	cr_assert_eq(r->status, want, "approval as %s: %ld, want %ld: %s", who_names[who],
+		     r->status, want, r->body);
+}
+
+Test(preview, agents_json_is_read_by_who_may_see_it)
+{
+	char path[256];
+	struct tc_resp r = {0};
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/api/workspaces/%s/apps/%s/agents", w.ws, w.app);
+	/* No agents.json yet: an empty list. */
+	get(COLLAB, path, NULL, 200, &r);
+	j = json_loadb(r.body, r.len, 0, NULL);
+	cr_expect_eq(json_array_size(json_object_get(j, "agents")), 0, "%s", r.body);
+	json_decref(j);
+	tc_resp_free(&r);
+	agents_draft_put(AGENTS_JSON);
+	get(COLLAB, path, NULL, 200, &r);
+	j = json_loadb(r.body, r.len, 0, NULL);
+	cr_expect_str_eq(jsonx_str(json_array_get(json_object_get(j, "agents"), 0), "name"),
+			 "Triage", "%s", r.body);
+	json_decref(j);
+	tc_resp_free(&r);
+	/* The draft is not for others: a member sees the app once it is published, and its
+	 * published agents.json (none). */
+	get_err(MEMBER, path, 404, "app_not_found");
+	get_err(STRANGER, path, 404, NULL);
+	published_put(w.app);
+	get(MEMBER, path, NULL, 200, &r);
+	cr_expect(strstr(r.body, "Triage") == NULL, "%s", r.body);
+	tc_resp_free(&r);
+	/* A draft agents.json that does not parse reads as an empty list. */
+	agents_draft_put("{not json");
+	get(OWNER, path, NULL, 200, &r);
+	j = json_loadb(r.body, r.len, 0, NULL);
+	cr_expect(json_is_array(json_object_get(j, "agents")), "%s", r.body);
+	cr_expect_eq(json_array_size(json_object_get(j, "agents")), 0);
+	json_decref(j);
+	tc_resp_free(&r);
+}
+
+Test(preview, agents_approval_records_the_draft_hash_and_who_approved)
+{
+	struct tc_resp r = {0};
+	json_t *app;
+	char hash[80];
+
+	agents_draft_put(AGENTS_JSON);
+	/* An owner's approval is live (build_chat). */
+	approve(OWNER, NULL, 200, &r);
+	cr_expect(json_is_true(json_object_get(r.json, "ok")));
+	cr_expect(json_is_false(json_object_get(r.json, "mockOnly")));
+	cr_expect(json_is_true(json_object_get(r.json, "hasAgentsJson")));
+	cr_assert_not_null(jsonx_str(r.json, "hash"), "%s", r.body);
+	snprintf(hash, sizeof(hash), "%s", jsonx_str(r.json, "hash"));
+	cr_expect_eq(strncmp(hash, "v1:", 3), 0);
+	cr_expect_eq(strlen(hash), 67);
+	tc_resp_free(&r);
+	app = app_doc();
+	cr_expect_str_eq(jsonx_str(app, "agentsJsonApprovalHash"), hash);
+	cr_expect_str_eq(jsonx_str(app, "agentsJsonApprovalSource"), "build_chat");
+	cr_expect_str_eq(jsonx_str(app, "agentsJsonApprovedByUserName"), "Olive Owner");
+	cr_expect_not_null(jsonx_str(app, "agentsJsonApprovedAt"));
+	cr_expect_str_eq(
+		jsonx_str(json_array_get(
+				  json_object_get(json_object_get(app, "agentsJsonApprovedPayload"),
+						  "agents"),
+				  0),
+			  "id"),
+		"triage");
+	json_decref(app);
+	cr_expect_eq(approved_events(), 1);
+
+	/* A collaborator's approval of the same file is mock-only, with the same hash. */
+	approve(COLLAB, "{}", 200, &r);
+	cr_expect(json_is_true(json_object_get(r.json, "mockOnly")));
+	cr_expect_str_eq(jsonx_str(r.json, "hash"), hash);
+	tc_resp_free(&r);
+	app = app_doc();
+	cr_expect_str_eq(jsonx_str(app, "agentsJsonApprovalSource"), "build_chat_mock");
+	cr_expect_str_eq(jsonx_str(app, "agentsJsonApprovedByUserId"), w.uid[COLLAB]);
+	json_decref(app);
+	cr_expect_eq(approved_events(), 2);
+
+	/* A payload given in the body is what gets hashed. */
+	approve(OWNER, "{\"agentsJson\":{\"agents\":[{\"id\":\"other\",\"name\":\"Other\"}]}}", 200,
+		&r);
+	cr_expect_str_neq(jsonx_str(r.json, "hash"), hash);
+	tc_resp_free(&r);
+
+	/* Without an agents.json the approval is cleared. */
+	agents_draft_put(NULL);
+	approve(OWNER, NULL, 200, &r);
+	cr_expect(json_is_false(json_object_get(r.json, "hasAgentsJson")));
+	cr_expect(json_is_null(json_object_get(r.json, "hash")), "%s", r.body);
+	tc_resp_free(&r);
+	app = app_doc();
+	cr_expect(json_is_null(json_object_get(app, "agentsJsonApprovalHash")));
+	cr_expect(json_is_null(json_object_get(app, "agentsJsonApprovedPayload")));
+	json_decref(app);
+	cr_expect_eq(approved_events(), 3);
+}
+
+Test(preview, agents_approval_refuses_bad_input_and_other_callers)
+{
+	struct tc_resp r = {0};
+	json_t *app;
+
+	agents_draft_put("{\"agents\": []}");
+	approve(OWNER, NULL, 400, &r);
+	cr_expect_str_eq(jsonx_str(r.json, "error"), "invalid_agents_json");
+	cr_expect_not_null(jsonx_str(r.json, "message"));
+	tc_resp_free(&r);
+	agents_draft_put("{not json");
+	approve(OWNER, NULL, 400, &r);
+	cr_expect_str_eq(jsonx_str(r.json, "error"), "invalid_agents_json");
+	tc_resp_free(&r);
+	agents_draft_put(AGENTS_JSON);
+	approve(OWNER, "{\"agentsJson\":\"agents\"}", 400, &r);
+	cr_expect_str_eq(jsonx_str(r.json, "error"), "invalid_agents_json");
+	tc_resp_free(&r);
+	approve(OWNER, "[1]", 400, &r);
+	cr_expect_not_null(jsonx_str(r.json, "error"), "%s", r.body);
+	tc_resp_free(&r);
+	approve(OWNER, "{\"agentsJson\":", 400, &r);
+	tc_resp_free(&r);
+	/* Who may not: a stranger and a member who cannot see the draft app get 404; a member
+	 * who sees the published app but does not collaborate gets 403. */
+	approve(STRANGER, NULL, 404, &r);
+	tc_resp_free(&r);
+	approve(MEMBER, NULL, 404, &r);
+	cr_expect_str_eq(jsonx_str(r.json, "error"), "app_not_found");
+	tc_resp_free(&r);
+	published_put(w.app);
+	approve(MEMBER, NULL, 403, &r);
+	cr_expect_str_eq(jsonx_str(r.json, "error"), "forbidden");
+	tc_resp_free(&r);
+	approve(ANON, NULL, 401, &r);
+	tc_resp_free(&r);
+	/* Nothing was recorded by any of them. */
+	app = app_doc();
+	cr_expect(json_object_get(app, "agentsJsonApprovalHash") == NULL ||
+		  json_is_null(json_object_get(app, "agentsJsonApprovalHash")));
+	json_decref(app);
+	cr_expect_eq(approved_events(), 0);
 }

@@ -158,6 +158,8 @@ export const api = {
     request<{ id: string; appId: string; status: string }>("POST", `${appPath(ws, appId)}/runs`, {}),
   chat: (ws: string, appId: string, runId: string) =>
     request<ChatSnapshot>("GET", `${runPath(ws, appId, runId)}/chat`),
+  approveAgents: (ws: string, appId: string) =>
+    request<{ ok: boolean; mockOnly: boolean; hasAgentsJson: boolean; hash: string | null }>("POST", `${appPath(ws, appId)}/agents/approval`, {}),
   stopChat: (ws: string, appId: string, runId: string) =>
     request<StopReply>("POST", `${runPath(ws, appId, runId)}/chat/stop`, {}),
 };

@@ -123,6 +123,47 @@ export function readSuggestions(output: unknown, input: unknown): Suggestion[] {
     .slice(0, 6);
 }
 
+export interface AgentSummary {
+  id: string;
+  name: string;
+  description: string;
+  tools: string[];
+  dataCollections: string[];
+}
+
+export interface AgentsConfig {
+  agents: AgentSummary[];
+  /** The backend functions the app's pages call (appTools), by display name. */
+  appTools: string[];
+  message: string;
+}
+
+function names(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return list
+    .map((t) => (typeof t === "string" ? t : t && typeof t === "object" ? str((t as Record<string, unknown>).displayName) || str((t as Record<string, unknown>).name) : ""))
+    .filter(Boolean);
+}
+
+/** The agents a present_agents part presented (T-5), or null unless it presented them
+ *  (`ok: true, status: "presented"`): a refused agents.json is an ordinary tool result. */
+export function readAgents(output: unknown): AgentsConfig | null {
+  const o = toolOutputObject(output);
+  if (!o || o.ok !== true || o.status !== "presented") return null;
+  const agents = Array.isArray(o.agents)
+    ? o.agents
+        .filter((a): a is Record<string, unknown> => !!a && typeof a === "object")
+        .map((a) => ({
+          id: str(a.id),
+          name: str(a.name) || str(a.id),
+          description: str(a.description),
+          tools: names(a.tools),
+          dataCollections: Array.isArray(a.dataCollections) ? a.dataCollections.filter((c): c is string => typeof c === "string") : [],
+        }))
+    : [];
+  return { agents, appTools: names(o.appTools), message: str(o.message) };
+}
+
 /** done_building succeeded when its output parses to {status: "complete"} (P-5). */
 export function buildResult(output: unknown): { complete: boolean; summary: string; text: string } {
   const o = toolOutputObject(output);

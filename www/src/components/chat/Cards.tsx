@@ -1,42 +1,60 @@
 import type { DynamicToolUIPart } from "ai";
-import { readPlan, readSuggestions, type Suggestion } from "../../lib/tool-output";
+import type { ReactNode } from "react";
+import { readAgents, readPlan, readSuggestions, type Suggestion } from "../../lib/tool-output";
 import { Markdown } from "../../lib/markdown";
 import { Badge, Button, cx, Icon } from "../ui";
 
 export type PlanAnswer = "approved" | "changes" | null;
 
-export function PlanCard({
-  part,
-  active,
+/** The head of a card that asks for an answer: its kind, the answer once given, its title. */
+function ApprovalHeader({
+  label,
+  title,
+  titleId,
   answer,
-  requestingChanges,
-  onApprove,
-  onRequestChanges,
+  children,
 }: {
+  label: string;
+  title: string;
+  titleId: string;
+  answer: PlanAnswer;
+  children?: ReactNode;
+}) {
+  return (
+    <div className="border-b border-zinc-100 bg-gradient-to-b from-accent-50/70 to-white px-4 pb-3 pt-3.5">
+      <div className="flex items-center justify-between gap-2">
+        <p className="text-[11px] font-semibold uppercase tracking-wider text-accent-600">{label}</p>
+        {answer === "approved" && <Badge tone="green">Approved</Badge>}
+        {answer === "changes" && <Badge tone="amber">Changes requested</Badge>}
+      </div>
+      <h3 id={titleId} className="mt-1 text-[15px] font-semibold text-zinc-900">
+        {title}
+      </h3>
+      {children}
+    </div>
+  );
+}
+
+/** What the plan and agents cards share: the tool call, its answer and the two actions. */
+type ApprovalCardProps = {
   part: DynamicToolUIPart;
-  /** The plan waits for an answer, and the chat is idle. */
+  /** The card waits for an answer, and the chat is idle. */
   active: boolean;
   answer: PlanAnswer;
   requestingChanges: boolean;
   onApprove: () => void;
   onRequestChanges: () => void;
-}) {
+};
+
+export function PlanCard({ part, active, answer, requestingChanges, onApprove, onRequestChanges }: ApprovalCardProps) {
   const plan = readPlan(part.state === "output-available" ? part.output : undefined, part.input);
   if (!plan) return null;
   const titleId = `plan-${part.toolCallId}`;
   return (
     <section aria-labelledby={titleId} className="overflow-hidden rounded-xl border border-zinc-200 bg-white shadow-card">
-      <div className="border-b border-zinc-100 bg-gradient-to-b from-accent-50/70 to-white px-4 pb-3 pt-3.5">
-        <div className="flex items-center justify-between gap-2">
-          <p className="text-[11px] font-semibold uppercase tracking-wider text-accent-600">Plan</p>
-          {answer === "approved" && <Badge tone="green">Approved</Badge>}
-          {answer === "changes" && <Badge tone="amber">Changes requested</Badge>}
-        </div>
-        <h3 id={titleId} className="mt-1 text-[15px] font-semibold text-zinc-900">
-          {plan.title || "Proposed plan"}
-        </h3>
+      <ApprovalHeader label="Plan" title={plan.title || "Proposed plan"} titleId={titleId} answer={answer}>
         {plan.overview && <div className="mt-1.5 text-[13px] leading-relaxed text-zinc-600"><Markdown text={plan.overview} /></div>}
-      </div>
+      </ApprovalHeader>
       <div className="space-y-4 px-4 py-3.5 text-[13px]">
         {plan.features.length > 0 && (
           <div>
@@ -75,17 +93,109 @@ export function PlanCard({
           </div>
         )}
       </div>
+      {active && <ApprovalActions requestingChanges={requestingChanges} onApprove={onApprove} onRequestChanges={onRequestChanges} />}
+    </section>
+  );
+}
+
+function ApprovalActions({
+  requestingChanges,
+  onApprove,
+  onRequestChanges,
+  approving = false,
+  error = null,
+}: {
+  requestingChanges: boolean;
+  onApprove: () => void;
+  onRequestChanges: () => void;
+  approving?: boolean;
+  error?: string | null;
+}) {
+  return (
+    <div className="flex flex-wrap items-center gap-2 border-t border-zinc-100 bg-zinc-50/70 px-4 py-3">
+      <Button variant="primary" size="sm" onClick={onApprove} disabled={approving}>
+        <Icon name="check" className="h-3.5 w-3.5" />
+        {approving ? "Approving…" : "Approve"}
+      </Button>
+      <Button size="sm" onClick={onRequestChanges} aria-pressed={requestingChanges} disabled={approving}>
+        Request changes
+      </Button>
+      {requestingChanges && <p className="text-xs text-zinc-500">Describe what should change in the message box below.</p>}
+      {error && (
+        <p role="alert" className="w-full text-xs text-red-600">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The agents and backend functions of the app's agents.json, presented for approval (T-5). */
+export function AgentsCard({
+  part,
+  active,
+  answer,
+  requestingChanges,
+  approving,
+  error,
+  onApprove,
+  onRequestChanges,
+}: ApprovalCardProps & {
+  /** The approval request is on its way. */
+  approving: boolean;
+  error: string | null;
+}) {
+  const config = readAgents(part.state === "output-available" ? part.output : undefined);
+  if (!config) return null;
+  const titleId = `agents-${part.toolCallId}`;
+  return (
+    <section aria-labelledby={titleId} className="overflow-hidden rounded-xl border border-zinc-200 bg-white shadow-card">
+      <ApprovalHeader label="Agents" title="Review the app's agents" titleId={titleId} answer={answer}>
+        <p className="mt-1.5 text-[13px] leading-relaxed text-zinc-600">
+          They read and write the app's data with the tools listed here, and nothing else. Approve them to let them run.
+        </p>
+      </ApprovalHeader>
+      <ul className="space-y-3 px-4 py-3.5 text-[13px]">
+        {config.agents.map((a, i) => (
+          <li key={a.id || i} className="flex gap-2.5">
+            <span className="flex h-6 w-6 shrink-0 items-center justify-center rounded-md bg-zinc-100 text-zinc-600" aria-hidden="true">
+              <Icon name="users" className="h-3.5 w-3.5" />
+            </span>
+            <div className="min-w-0">
+              <p className="font-medium text-zinc-900">{a.name}</p>
+              {a.description && <p className="text-zinc-600">{a.description}</p>}
+              {(a.dataCollections.length > 0 || a.tools.length > 0) && (
+                <p className="mt-1 flex flex-wrap gap-1">
+                  {a.dataCollections.map((c) => (
+                    <Badge key={`data-${c}`} tone="neutral">
+                      Data: {c}
+                    </Badge>
+                  ))}
+                  {a.tools.map((t) => (
+                    <Badge key={`tool-${t}`} tone="neutral">
+                      Tool: {t}
+                    </Badge>
+                  ))}
+                </p>
+              )}
+            </div>
+          </li>
+        ))}
+        {config.appTools.length > 0 && (
+          <li>
+            <p className="mb-1 text-xs font-medium text-zinc-500">Backend functions</p>
+            <p className="flex flex-wrap gap-1">
+              {config.appTools.map((t) => (
+                <Badge key={t} tone="neutral">
+                  {t}
+                </Badge>
+              ))}
+            </p>
+          </li>
+        )}
+      </ul>
       {active && (
-        <div className="flex flex-wrap items-center gap-2 border-t border-zinc-100 bg-zinc-50/70 px-4 py-3">
-          <Button variant="primary" size="sm" onClick={onApprove}>
-            <Icon name="check" className="h-3.5 w-3.5" />
-            Approve
-          </Button>
-          <Button size="sm" onClick={onRequestChanges} aria-pressed={requestingChanges}>
-            Request changes
-          </Button>
-          {requestingChanges && <p className="text-xs text-zinc-500">Describe what should change in the message box below.</p>}
-        </div>
+        <ApprovalActions requestingChanges={requestingChanges} onApprove={onApprove} onRequestChanges={onRequestChanges} approving={approving} error={error} />
       )}
     </section>
   );

@@ -6,14 +6,14 @@
 import { useChat } from "@ai-sdk/react";
 import { DefaultChatTransport, type DynamicToolUIPart, type UIMessage } from "ai";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { api, runPath } from "../../lib/api";
+import { api, errorMessage, runPath } from "../../lib/api";
 import { useInterval } from "../../lib/hooks";
 import { takePendingPrompt } from "../../lib/pending";
-import { buildResult, isPlatformTool, type Suggestion } from "../../lib/tool-output";
+import { buildResult, isPlatformTool, readAgents, type Suggestion } from "../../lib/tool-output";
 import type { ChatSnapshot, RunFailure, RunStatus } from "../../lib/types";
 import { Alert, Button, EmptyState, Icon } from "../ui";
 import { Composer } from "./Composer";
-import { APPROVE_TEXT, MessageList } from "./Messages";
+import { APPROVE_AGENTS_TEXT, APPROVE_TEXT, MessageList } from "./Messages";
 
 export interface ChatActivity {
   busy: boolean;
@@ -47,6 +47,19 @@ function lastTool(message: UIMessage | undefined, name: string): DynamicToolUIPa
   for (let i = message.parts.length - 1; i >= 0; i--) {
     const p = message.parts[i];
     if (p.type === "dynamic-tool" && isPlatformTool(p.toolName, name)) return p;
+  }
+  return null;
+}
+
+/** The newest completed card of the message that waits for an answer: a plan, or agents that
+ *  were presented (a refused agents.json asks for nothing). */
+function lastApproval(message: UIMessage | undefined): { part: DynamicToolUIPart; kind: "plan" | "agents" } | null {
+  if (!message || message.role !== "assistant") return null;
+  for (let i = message.parts.length - 1; i >= 0; i--) {
+    const p = message.parts[i];
+    if (p.type !== "dynamic-tool" || p.state !== "output-available") continue;
+    if (isPlatformTool(p.toolName, "present_plan")) return { part: p, kind: "plan" };
+    if (isPlatformTool(p.toolName, "present_agents") && readAgents(p.output)) return { part: p, kind: "agents" };
   }
   return null;
 }
@@ -104,6 +117,8 @@ export function ChatPanel({
   const [failure, setFailure] = useState<RunFailure | null>(initial.status === "failed" ? initial.failure : null);
   const [serverStatus, setServerStatus] = useState<RunStatus>(initial.status);
   const [requestingChanges, setRequestingChanges] = useState(false);
+  const [approvingAgents, setApprovingAgents] = useState(false);
+  const [approveError, setApproveError] = useState<string | null>(null);
   const [focusRequest, setFocusRequest] = useState(0);
   const busy = status === "submitted" || status === "streaming";
 
@@ -188,8 +203,8 @@ export function ChatPanel({
   }, [busy, sync]);
 
   const last = messages[messages.length - 1];
-  const plan = lastTool(last, "present_plan");
-  const planPending = !!plan && plan.state === "output-available" && !busy;
+  const approval = lastApproval(last);
+  const planPending = !!approval && !busy;
   const suggestions = lastTool(last, "present_suggestions");
   const stopped = failure?.code === "user_stopped" || failure?.code === "worker_cancel_failed";
   const errorText = status === "error" && error ? chatErrorText(error) : !busy && failure ? failure.message : null;
@@ -199,7 +214,10 @@ export function ChatPanel({
   }, [busy, planPending, errorText, stopped, onActivity]);
 
   useEffect(() => {
-    if (!planPending) setRequestingChanges(false);
+    if (!planPending) {
+      setRequestingChanges(false);
+      setApproveError(null);
+    }
   }, [planPending]);
 
   const send = (text: string) => {
@@ -208,6 +226,22 @@ export function ChatPanel({
     setFailure(null);
     setRequestingChanges(false);
     void sendMessage({ text: t });
+  };
+
+  // The agents run only once their agents.json is approved: the approval is recorded first,
+  // and the builder goes on only when it was.
+  const approveAgents = async () => {
+    setFocusRequest((n) => n + 1);
+    setApproveError(null);
+    setApprovingAgents(true);
+    try {
+      await api.approveAgents(ws, appId);
+      send(APPROVE_AGENTS_TEXT);
+    } catch (err) {
+      setApproveError(`The agents were not approved: ${errorMessage(err)}`);
+    } finally {
+      setApprovingAgents(false);
+    }
   };
 
   const onStop = async () => {
@@ -255,7 +289,10 @@ export function ChatPanel({
             messages={messages}
             status={status}
             actions={{
-              activePlanId: planPending && plan ? plan.toolCallId : null,
+              activePlanId: planPending && approval ? approval.part.toolCallId : null,
+              approvingAgents,
+              approveError,
+              onApproveAgents: () => void approveAgents(),
               activeSuggestionsId: !busy && !planPending && suggestions?.state === "output-available" ? suggestions.toolCallId : null,
               requestingChanges,
               onApprove: () => {
@@ -294,6 +331,7 @@ export function ChatPanel({
         busy={busy}
         canStop={status === "streaming"}
         blocked={planPending}
+        blockedBy={approval?.kind}
         requestingChanges={requestingChanges}
         onCancelChanges={() => setRequestingChanges(false)}
         disabled={readOnly}

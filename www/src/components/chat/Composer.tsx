@@ -9,6 +9,7 @@ export function Composer({
   busy,
   canStop,
   blocked,
+  blockedBy = "plan",
   requestingChanges,
   onCancelChanges,
   disabled,
@@ -20,8 +21,9 @@ export function Composer({
   onStop: () => void;
   busy: boolean;
   canStop: boolean;
-  /** A plan waits for Approve or Request changes. */
+  /** A plan (or the agents) waits for Approve or Request changes. */
   blocked: boolean;
+  blockedBy?: "plan" | "agents";
   requestingChanges: boolean;
   onCancelChanges: () => void;
   disabled?: boolean;
@@ -69,9 +71,9 @@ export function Composer({
   const placeholder = disabled
     ? "You can view this app, but only its builders can chat with the agent."
     : locked
-      ? "Approve the plan or request changes to continue."
+      ? `Approve the ${blockedBy} or request changes to continue.`
       : requestingChanges
-        ? "What should change in the plan?"
+        ? `What should change in the ${blockedBy}?`
         : busy
           ? "The agent is working…"
           : "Ask for a change or a new feature…";

@@ -1,12 +1,13 @@
 import type { DynamicToolUIPart, ReasoningUIPart, UIMessage } from "ai";
 import { useState } from "react";
 import { Markdown } from "../../lib/markdown";
-import { isPlatformTool, type Suggestion } from "../../lib/tool-output";
+import { isPlatformTool, readAgents, type Suggestion } from "../../lib/tool-output";
 import { cx, Icon, Spinner } from "../ui";
-import { PlanCard, SuggestionsCard, type PlanAnswer } from "./Cards";
+import { AgentsCard, PlanCard, SuggestionsCard, type PlanAnswer } from "./Cards";
 import { BuildCard, ToolCard } from "./ToolCard";
 
 export const APPROVE_TEXT = "Approved. Go ahead and build it.";
+export const APPROVE_AGENTS_TEXT = "Approved the agents. Go ahead.";
 
 export function messageText(m: UIMessage): string {
   return m.parts
@@ -41,8 +42,12 @@ function Reasoning({ part, live }: { part: ReasoningUIPart; live: boolean }) {
 }
 
 export interface MessageActions {
-  /** The toolCallId of the plan that waits for an answer, when the chat is idle. */
+  /** The toolCallId of the plan or agents card that waits for an answer, when the chat is idle. */
   activePlanId: string | null;
+  /** The agents approval is being recorded, or failed with this message. */
+  approvingAgents: boolean;
+  approveError: string | null;
+  onApproveAgents: () => void;
   /** The toolCallId of the suggestions the user can pick from. */
   activeSuggestionsId: string | null;
   requestingChanges: boolean;
@@ -84,16 +89,22 @@ function AssistantParts({
     if (part.type === "reasoning") return <Reasoning key={key} part={part} live={live} />;
     if (part.type === "dynamic-tool") {
       const tool = part as DynamicToolUIPart;
-      if (isPlatformTool(tool.toolName, "present_plan"))
+      const card = {
+        part: tool,
+        active: actions.activePlanId === tool.toolCallId,
+        answer,
+        requestingChanges: actions.requestingChanges,
+        onRequestChanges: actions.onRequestChanges,
+      };
+      if (isPlatformTool(tool.toolName, "present_plan")) return <PlanCard key={key} {...card} onApprove={actions.onApprove} />;
+      if (isPlatformTool(tool.toolName, "present_agents") && tool.state === "output-available" && readAgents(tool.output))
         return (
-          <PlanCard
+          <AgentsCard
             key={key}
-            part={tool}
-            active={actions.activePlanId === tool.toolCallId}
-            answer={answer}
-            requestingChanges={actions.requestingChanges}
-            onApprove={actions.onApprove}
-            onRequestChanges={actions.onRequestChanges}
+            {...card}
+            approving={actions.approvingAgents}
+            error={actions.approveError}
+            onApprove={actions.onApproveAgents}
           />
         );
       if (isPlatformTool(tool.toolName, "present_suggestions") && tool.state === "output-available")
