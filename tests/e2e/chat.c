@@ -562,6 +562,7 @@ struct events_reader {
 	size_t len;
 };
 
+/* Keeps what arrives and ends the transfer once the run's terminal event is in. */
 static size_t on_events(char *p, size_t sz, size_t n, void *ud)
 {
 	struct events_reader *r = ud;
@@ -570,6 +571,9 @@ static size_t on_events(char *p, size_t sz, size_t n, void *ud)
 		memcpy(r->body + r->len, p, k);
 		r->len += k;
 	}
+	r->body[r->len] = '\0';
+	if (strstr(r->body, "\"type\":\"completed\"") || strstr(r->body, "\"type\":\"failed\""))
+		return 0;
 	return k;
 }
 
@@ -584,7 +588,8 @@ static void *read_events(void *arg)
 	curl_easy_setopt(c, CURLOPT_COOKIE, ck);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_events);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 8000L);
+	/* Long enough for a turn on a loaded machine: the stream ends at the terminal event. */
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_perform(c);
 	curl_easy_cleanup(c);
@@ -601,6 +606,7 @@ Test(chat, run_events_follow_the_turn)
 	char *body = chat_body(NULL, "u1", "[scenario:text] hi");
 	struct tc_resp r;
 	cr_assert_eq(post_chat(run, body, &r), 0);
+	cr_expect_eq(r.status, 200, "%s", r.body);
 	pthread_join(th, NULL);
 	ev.body[ev.len] = '\0';
 	cr_expect(strncmp(ev.body, ": ok\n\n", 6) == 0, "%s", ev.body);
