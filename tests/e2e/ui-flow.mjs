@@ -436,7 +436,7 @@ async function keyboard(context, page) {
     await page.keyboard.press('Enter');
     await page.waitForTimeout(300);
     must(page.url().endsWith(`#/w/${ws}`), `the skip link navigated to ${page.url()}`);
-    await homeComposer(page).waitFor({ timeout: 2000 });
+    await homeComposer(page).waitFor({ timeout: UI_MS });
     const id = await page.evaluate(() => document.activeElement?.id);
     must(id === 'main', `focus on #${id}`);
     const path = await tabTo(page, 'What do you want to build?', 'Tab', 1);
@@ -464,7 +464,7 @@ async function keyboard(context, page) {
   await page.keyboard.press('Enter');
   await check('Enter on Approve approves the plan and focus moves to the message box', async () => {
     await page.getByText(APPROVE_TEXT).waitFor({ timeout: UI_MS });
-    await page.waitForFunction(() => document.activeElement?.tagName === 'TEXTAREA', null, { timeout: 5000 });
+    await page.waitForFunction(() => document.activeElement?.tagName === 'TEXTAREA', null, { timeout: UI_MS });
     must((await focused(page)) === 'Message', `focus on "${await focused(page)}"`);
     await seen(page, SAY.build);
   });
