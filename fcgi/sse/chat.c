@@ -23,6 +23,7 @@
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/replay.h"
+#include "lib/snapshot.h"
 #include "lib/sse.h"
 #include "lib/timeutil.h"
 #include "lib/uistream.h"
@@ -326,7 +327,8 @@ static json_t *approval_staleness(struct chat *c, const json_t *app_filter, cons
 static void save_snapshot(struct chat *c)
 {
 	struct sse *s = c->sse;
-	char path[WORKERC_MAX_PATH], hash[CRYPTO_SHA256_BYTES * 2 + 1], now[TIME_ISO_LEN + 1];
+	char path[WORKERC_MAX_PATH];
+	struct snapshot_saved saved;
 	long status = 0;
 	json_t *reply = NULL;
 	struct err e = {0};
@@ -338,52 +340,17 @@ static void save_snapshot(struct chat *c)
 		return;
 	}
 	json_t *files = json_object_get(reply, "files");
-	json_t *list = json_array();
-	size_t bytes = 0;
-	const char *rel;
-	json_t *text;
-	json_object_foreach (files, rel, text) {
-		if (!json_is_string(text) || json_string_length(text) > SNAPSHOT_FILE_MAX)
-			continue;
-		bytes += json_string_length(text);
-		json_array_append_new(list, json_pack("{s:s, s:O}", "path", rel, "content", text));
-	}
-	char *stable = jsonx_dumps_stable(files);
-	crypto_sha256_hex(stable, strlen(stable), hash);
-	free(stable);
-	bool preview = json_object_get(files, "dist/index.html") != NULL;
-	time_now_iso8601(now);
-	json_t *f = json_pack("{s:s, s:s, s:s}", "workspaceId", c->k.workspace_id, "appId",
-			      c->k.app_id, "kind", "draft");
-	json_t *upd = json_pack("{s:{s:o, s:I, s:I, s:s, s:b, s:s}}", "$set", "files", list,
-				"sizeBytes", (json_int_t)bytes, "fileCount",
-				(json_int_t)json_array_size(list), "hash", hash,
-				"hasPreviewArtifact", preview, "updatedAt", now);
-	json_t *doc = NULL;
-	int rc = store_find_one_and_update(s->store, "app_source_snapshots", f, upd, NULL, 0,
-					   STORE_UPSERT, &doc, &e);
-	json_decref(f);
-	json_decref(upd);
-	json_decref(reply);
-	if (rc != 0 || !doc) {
+	if (snapshot_save(s->store, c->k.workspace_id, c->k.app_id, "draft", files, &saved, &e) !=
+	    0) {
 		log_error("run %s: draft snapshot not saved: %s", c->k.run_id, e.msg);
+		json_decref(reply);
 		return;
 	}
-	if (!json_object_get(doc, "createdAt")) {
-		f = json_pack("{s:O}", "_id", json_object_get(doc, "_id"));
-		upd = json_pack("{s:{s:s}}", "$set", "createdAt", now);
-		if (store_update_one(s->store, "app_source_snapshots", f, upd, NULL, &e) != 0)
-			log_warning("run %s: snapshot createdAt not set: %s", c->k.run_id, e.msg);
-		json_decref(f);
-		json_decref(upd);
-	}
-	f = json_pack("{s:s, s:s}", "_id", c->k.app_id, "workspaceId", c->k.workspace_id);
-	upd = json_pack("{s:{s:O, s:s, s:I, s:s, s:b, s:s}}", "$set", "draftSnapshotId",
-			json_object_get(doc, "_id"), "draftSourceUpdatedAt", now,
-			"draftSourceSizeBytes", (json_int_t)bytes, "draftSourceHash", hash,
-			"draftHasPreviewArtifact", preview, "updatedAt", now);
-	json_t *stale = approval_staleness(c, f, json_object_get(files, "agents.json"),
-					   json_object_get(upd, "$set"));
+	json_t *f = json_pack("{s:s, s:s}", "_id", c->k.app_id, "workspaceId", c->k.workspace_id);
+	json_t *set = json_pack("{s:s}", "updatedAt", saved.at);
+	snapshot_app_fields(set, "draft", &saved);
+	json_t *upd = json_pack("{s:o}", "$set", set);
+	json_t *stale = approval_staleness(c, f, json_object_get(files, "agents.json"), set);
 	if (store_update_one(s->store, "apps", f, upd, NULL, &e) != 0)
 		log_error("run %s: app not pointed at its snapshot: %s", c->k.run_id, e.msg);
 	else if (stale)
@@ -394,12 +361,12 @@ static void save_snapshot(struct chat *c)
 	json_decref(stale);
 	json_decref(f);
 	json_decref(upd);
+	json_decref(reply);
 	sse_audit(c->req, "app.source_snapshot.updated", "info", c->k.run_id, NULL,
 		  "Draft source saved after a successful build",
 		  json_pack("{s:s, s:I, s:I, s:s}", "appId", c->k.app_id, "fileCount",
-			    (json_int_t)json_array_size(json_object_get(doc, "files")), "sizeBytes",
-			    (json_int_t)bytes, "hash", hash));
-	json_decref(doc);
+			    (json_int_t)saved.count, "sizeBytes", (json_int_t)saved.bytes, "hash",
+			    saved.hash));
 }
 
 static void finish(struct chat *c, const json_t *settings, const json_t *request_messages)
