@@ -372,6 +372,38 @@ static int files(struct wd_req *r, const char *app_id)
 	return wd_reply_json(r, MHD_HTTP_OK, json_pack("{s:o}", "files", out));
 }
 
+/* POST /sessions/:app/files {"files": {relPath: text}}: writes the files into the app's live
+ * workspace, so an edit made outside a turn (the agents.json of PATCH .../agents) is what the
+ * next turn and GET .../files see. A workspace that does not exist is left alone: it is
+ * restored from the saved draft when a turn next needs it. */
+static int files_write(struct wd_req *r, const char *app_id)
+{
+	int replied = 0;
+	json_t *body = wd_body_object(r, &replied);
+	if (!body)
+		return replied;
+	const json_t *files = json_object_get(body, "files");
+	if (!json_is_object(files) || json_object_size(files) == 0) {
+		json_decref(body);
+		return wd_reply_error(r, MHD_HTTP_BAD_REQUEST, "invalid_request",
+				      "files must be a non-empty object");
+	}
+	char dir[WORKSPACE_PATH_MAX];
+	workspace_dir(r->w, app_id, dir, sizeof(dir));
+	json_t *ws = files_workspace_status(dir);
+	bool exists = json_is_true(json_object_get(ws, "workspaceHasFiles"));
+	json_decref(ws);
+	struct err e = {0};
+	int rc = exists ? files_restore(dir, files, &e) : 0;
+	json_decref(body);
+	if (rc < 0)
+		return wd_reply_error(r,
+				      e.code == ERR_TOO_LARGE ? MHD_HTTP_CONTENT_TOO_LARGE
+							      : MHD_HTTP_BAD_REQUEST,
+				      "invalid_request", "%s", e.msg);
+	return wd_reply_json(r, MHD_HTTP_OK, json_pack("{s:b}", "written", exists));
+}
+
 static int attachments(struct wd_req *r, const char *app_id, bool check)
 {
 	int replied = 0;
@@ -470,7 +502,9 @@ static int session_routes(struct wd_req *r, const char *rest)
 	if (strcmp(sub, "/session-file") == 0)
 		return get ? session_file(r, app_id) : method_not_allowed(r);
 	if (strcmp(sub, "/files") == 0)
-		return get ? files(r, app_id) : method_not_allowed(r);
+		return get    ? files(r, app_id)
+		       : post ? files_write(r, app_id)
+			      : method_not_allowed(r);
 	if (strcmp(sub, "/attachments") == 0)
 		return post ? attachments(r, app_id, false) : method_not_allowed(r);
 	if (strcmp(sub, "/attachments/check") == 0)

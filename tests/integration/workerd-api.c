@@ -265,6 +265,57 @@ Test(workerd_api, files_lists_text_files_and_skips_secrets)
 	tc_resp_free(&r);
 }
 
+/* POST /sessions/:app/files writes into a live workspace and leaves a missing one alone. */
+Test(workerd_api, files_are_written_into_an_existing_workspace_only)
+{
+	struct tc_resp r;
+	call("POST", "/sessions/app2/files", "{\"files\":{\"agents.json\":\"{}\"}}", NULL, &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect(json_is_false(json_object_get(r.json, "written")), "%s", r.body);
+	tc_resp_free(&r);
+	call("GET", "/sessions/app2/status", NULL, NULL, &r);
+	cr_expect(json_is_false(json_object_get(r.json, "workspaceExists")), "%s", r.body);
+	tc_resp_free(&r);
+
+	write_file("src/App.tsx", "export default 1;\n", 18);
+	call("POST", "/sessions/app2/files",
+	     "{\"files\":{\"agents.json\":\"{\\n  \\\"agents\\\": "
+	     "[]\\n}\",\"src/new/x.ts\":\"x\"}}",
+	     NULL, &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect(json_is_true(json_object_get(r.json, "written")), "%s", r.body);
+	tc_resp_free(&r);
+	call("GET", "/sessions/app2/files", NULL, NULL, &r);
+	json_t *files = json_object_get(r.json, "files");
+	cr_expect_str_eq(jsonx_str(files, "agents.json"), "{\n  \"agents\": []\n}", "%s", r.body);
+	cr_expect_str_eq(jsonx_str(files, "src/new/x.ts"), "x", "%s", r.body);
+	cr_expect_str_eq(jsonx_str(files, "src/App.tsx"), "export default 1;\n", "%s", r.body);
+	tc_resp_free(&r);
+
+	static const char *const bad[] = {
+		"{}",
+		"{\"files\":{}}",
+		"{\"files\":[\"agents.json\"]}",
+		"{\"files\":{\"../escape.txt\":\"x\"}}",
+		"{\"files\":{\"/etc/x\":\"x\"}}",
+		"{\"files\":{\"a.txt\":1}}",
+		"[1]",
+		"not json",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		call("POST", "/sessions/app2/files", bad[i], NULL, &r);
+		cr_expect_eq(r.status, 400, "%s: %ld %s", bad[i], r.status, r.body);
+		cr_expect_not_null(jsonx_str(r.json, "error"), "%s: %s", bad[i], r.body);
+		tc_resp_free(&r);
+	}
+	char escaped[HARNESS_PATH_MAX + 64];
+	snprintf(escaped, sizeof(escaped), "%s/escape.txt", env.ws_dir);
+	cr_expect_neq(access(escaped, F_OK), 0, "a file was written outside the workspace");
+	call("DELETE", "/sessions/app2/files", NULL, NULL, &r);
+	cr_expect_eq(r.status, 405, "%s", r.body);
+	tc_resp_free(&r);
+}
+
 Test(workerd_api, attachments_are_saved_checked_and_refused)
 {
 	struct tc_resp r;
