@@ -5,6 +5,9 @@
  *                                         with workerd's live files) or of the published
  *                                         version (everyone else); {"agents": []} when there
  *                                         is none or it does not parse
+ *   PATCH .../apps/:appId/agents          API-50 (managers): the body is the new agents.json,
+ *                                         saved pretty-printed into the draft (and workerd's
+ *                                         live workspace); a stale approval is cleared
  *   POST .../apps/:appId/agents/approval  API-51: records the GOV-11 hash of the current
  *                                         draft agents.json, or of {agentsJson} when given
  *
@@ -22,6 +25,9 @@
 #include "lib/agents-hash.h"
 #include "lib/appaccess.h"
 #include "lib/jsonx.h"
+#include "lib/log.h"
+#include "lib/snapshot.h"
+#include "lib/workerc.h"
 #include "lib/timeutil.h"
 
 static int agents_get(struct http_req *req)
@@ -181,9 +187,123 @@ out:
 	return rc;
 }
 
+/* The body of PATCH .../agents (an object: the body parser refuses anything else with 400
+ * invalid_json) as agents.json text, pretty-printed with 2-space indent; NULL after a refusal
+ * it has replied. */
+static char *patch_text(struct http_req *req)
+{
+	struct err e = {0};
+	json_t *body = http_json(req, &e);
+	char *text;
+
+	if (body == NULL) {
+		http_reply_err(req, &e);
+		return NULL;
+	}
+	text = json_dumps(body, JSON_INDENT(2));
+	if (text == NULL)
+		abort();
+	return text;
+}
+
+/* Writes agents.json into workerd's live workspace of the app, when it has one, so the next
+ * turn builds on it. The saved draft already holds it: a failure is only logged. */
+static void live_write(struct http_req *req, const char *app_id, const char *text)
+{
+	char path[WORKERC_MAX_PATH];
+	json_t *body = json_pack("{s:{s:s}}", "files", "agents.json", text), *reply = NULL;
+	struct err e = {0};
+	struct wkc w;
+	long status = 0;
+
+	api_workerd_client(req, &w);
+	snprintf(path, sizeof(path), "/sessions/%s/files", app_id);
+	if (wkc_call(&w, "POST", path, body, &status, &reply, &e) != 0 || status != 200)
+		log_warning("app %s: agents.json not written to the live workspace (%ld): %s",
+			    app_id, status, e.msg[0] != '\0' ? e.msg : "unexpected reply");
+	json_decref(body);
+	json_decref(reply);
+}
+
+/* API-50: PATCH .../apps/:appId/agents, the complete new agents.json (managers). */
+static int agents_patch(struct http_req *req)
+{
+	struct guard_ctx *ctx = api_ctx(req);
+	char hash[AGENTS_HASH_LEN + 1];
+	json_t *app = NULL, *files = NULL, *set = NULL, *filter = NULL, *update = NULL;
+	struct api_draft_edit edit;
+	struct snapshot_saved saved;
+	struct app_access a;
+	struct err e = {0};
+	const char *id, *before;
+	char *text = NULL;
+	bool stale;
+	int rc = 0;
+
+	if (api_app_open(req, NEED_MANAGE, &app, &a) != 0)
+		return 0;
+	if ((text = patch_text(req)) == NULL)
+		goto out;
+	if (agents_hash(text, strlen(text), hash, NULL, &e) != AGENTS_HASH_OK) {
+		rc = http_reply_error(req, 400, "invalid_agents_json", "%s", e.msg);
+		goto out;
+	}
+	id = jsonx_str(app, "_id");
+	if (api_mark_draft_edited(req, app, &edit, &e) != 0 ||
+	    api_draft_files(req, app, &files, &e) != 0) {
+		rc = http_reply_err(req, &e);
+		goto out;
+	}
+	json_object_set_new(files, "agents.json", json_string(text));
+	if (snapshot_save(api_of(req)->store, ctx->workspace_id, id, "draft", files, &saved, &e) !=
+	    0) {
+		rc = http_reply_err(req, &e);
+		goto out;
+	}
+	live_write(req, id, text);
+	before = jsonx_str(app, "agentsJsonApprovalHash");
+	stale = agents_hash_stale(before, text, strlen(text));
+	set = json_pack("{s:s}", "updatedAt", saved.at);
+	snapshot_app_fields(set, "draft", &saved);
+	for (size_t i = 0; stale && i < AGENTS_APPROVAL_FIELDS; i++)
+		json_object_set_new(set, agents_approval_fields[i], json_null());
+	filter = json_pack("{s:s, s:s}", "_id", id, "workspaceId", ctx->workspace_id);
+	update = json_pack("{s:O}", "$set", set);
+	if (store_update_one(api_of(req)->store, "apps", filter, update, NULL, &e) != 0) {
+		rc = http_reply_err(req, &e);
+		goto out;
+	}
+	if (stale)
+		api_audit(req, "app.agents_config.stale", "apps", "warning", "app", id,
+			  jsonx_str(app, "name"),
+			  "The app's agents.json changed after its approval; the approval was "
+			  "cleared",
+			  json_pack("{s:s, s:s, s:{s:s, s:s}}", "reason", "agents_json_updated",
+				    "appId", id, "changes", "before", before, "after", hash));
+	api_audit(req, "app.source_snapshot.updated", "apps", "info", "app", id,
+		  jsonx_str(app, "name"), "Draft source saved with a new agents.json",
+		  json_pack("{s:s, s:I, s:I, s:s}", "appId", id, "fileCount",
+			    (json_int_t)saved.count, "sizeBytes", (json_int_t)saved.bytes, "hash",
+			    saved.hash));
+	rc = http_reply_json(req, 200,
+			     json_pack("{s:b, s:b, s:b}", "ok", 1, "reviewInvalidated",
+				       edit.review_invalidated, "draftCreatedFromPublished",
+				       edit.draft_created_from_published));
+out:
+	free(text);
+	json_decref(files);
+	json_decref(set);
+	json_decref(filter);
+	json_decref(update);
+	json_decref(app);
+	return rc;
+}
+
 const struct http_route api_routes_agents[] = {
 	{"GET", "/api/workspaces/:ws/apps/:appId/agents", agents_get, ACCESS_WORKSPACE, PERM_NONE,
 	 NULL, 0},
+	{"PATCH", "/api/workspaces/:ws/apps/:appId/agents", agents_patch, ACCESS_WORKSPACE,
+	 PERM_NONE, NULL, 0},
 	{"POST", "/api/workspaces/:ws/apps/:appId/agents/approval", agents_approve,
 	 ACCESS_WORKSPACE, PERM_NONE, NULL, 0},
 	{NULL, NULL, NULL, 0, 0, NULL, 0},

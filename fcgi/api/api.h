@@ -94,6 +94,19 @@ int api_snapshot_load(struct store *s, const json_t *app, enum api_version v,
 		      struct api_snapshot *out, struct err *e) __attribute__((warn_unused_result));
 void api_snapshot_free(struct api_snapshot *snap);
 
+/* GOV-4: what api_mark_draft_edited() did. */
+struct api_draft_edit {
+	bool review_invalidated;           /* the app was sent for review; the review is closed */
+	bool draft_created_from_published; /* the app was published; it is a draft again */
+};
+
+/* GOV-4 and GOV-9, before a route saves a new draft of `app`: a published app or one in
+ * review goes back to draft (its published version kept as the published snapshot), and a
+ * pending review is superseded and audited. ERR_CONFLICT when the app's status changed under
+ * the update. */
+int api_mark_draft_edited(struct http_req *req, const json_t *app, struct api_draft_edit *out,
+			  struct err *e) __attribute__((warn_unused_result));
+
 /* The C-0.5 prologue of the app routes: loads the path's :appId in the caller's workspace into
  * *app (a new reference) into *a its access, and checks `need`. Replies itself (404
  * app_not_found, 403 forbidden, or a store error) and returns -1 when the handler must not go

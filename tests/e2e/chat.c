@@ -807,6 +807,38 @@ Test(chat, a_deleted_workspace_is_restored_and_builds_again)
 	sse_stops_cleanly();
 }
 
+/* PATCH .../agents (API-50) reaches the live workspace, so the next turn and the draft the
+ * collaborators read both have the new agents.json, and saves it in the draft snapshot. */
+Test(chat, an_agents_json_edit_reaches_the_live_workspace)
+{
+	char *run = new_run();
+	char *body = chat_body(NULL, "u1", "[scenario:text] Hello.");
+	struct tc_resp r;
+	cr_assert_eq(post_chat(run, body, &r), 0);
+	cr_assert_str_eq(run_status(run), "completed", "%s", r.body);
+	tc_resp_free(&r);
+	cr_assert(file_has("package.json", "\""), "the turn left no workspace");
+
+	char path[400];
+	static const char agents[] = "{\"agents\":[{\"id\":\"sorter\",\"name\":\"Sorter\"}]}";
+	snprintf(path, sizeof(path), "%s/agents", base);
+	cr_assert_eq(tc_call(&env, owner, "PATCH", path, "application/json", agents, strlen(agents),
+			     NULL, &r),
+		     0);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	tc_resp_free(&r);
+	cr_expect(file_has("agents.json", "\"id\": \"sorter\""),
+		  "agents.json is not in the live workspace");
+	cr_assert_eq(tc_json(&env, owner, "GET", path, NULL, &r), 0);
+	cr_expect_str_eq(jsonx_str(json_array_get(json_object_get(r.json, "agents"), 0), "name"),
+			 "Sorter", "%s", r.body);
+	tc_resp_free(&r);
+	cr_expect_eq(audit_count("app.source_snapshot.updated"), 1);
+	free(body);
+	free(run);
+	sse_stops_cleanly();
+}
+
 Test(chat, detect_provider_reports_the_runtimes_workerd_can_run)
 {
 	struct tc_resp r;

@@ -830,16 +830,21 @@ static json_t *app_doc(void)
 	return doc;
 }
 
-static size_t approved_events(void)
+/* The audit events of the workspace named `name`. */
+static size_t events_named(const char *name)
 {
-	json_t *filter = json_pack("{s:s, s:s}", "workspaceId", w.ws, "eventName",
-				   "app.agents_config.approved");
+	json_t *filter = json_pack("{s:s, s:s}", "workspaceId", w.ws, "eventName", name);
 	struct err e = {0};
 	size_t n = 0;
 
 	cr_assert_eq(store_count(env.store, "audit_events", filter, &n, &e), 0, "%s", e.msg);
 	json_decref(filter);
 	return n;
+}
+
+static size_t approved_events(void)
+{
+	return events_named("app.agents_config.approved");
 }
 
 /* POST .../agents/approval as `who` with a JSON body (NULL: none); asserts the status. */
@@ -997,4 +1002,219 @@ Test(preview, agents_approval_refuses_bad_input_and_other_callers)
 		  json_is_null(json_object_get(app, "agentsJsonApprovalHash")));
 	json_decref(app);
 	cr_expect_eq(approved_events(), 0);
+}
+
+/* PATCH .../agents (API-50) as `who`; asserts the status. */
+static void patch_agents(enum who who, const char *body, long want, struct tc_resp *r)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/api/workspaces/%s/apps/%s/agents", w.ws, w.app);
+	cr_assert_eq(tc_call(&env, w.cookie[who], "PATCH", path, "application/json", body,
+			     strlen(body), NULL, r),
+		     0);
+	cr_assert_eq(r->status, want, "PATCH as %s: %ld, want %ld: %s", who_names[who], r->status,
+		     want, r->body);
+}
+
+/* The name of the first agent `who` reads from GET .../agents, or "" for none. */
+static char *first_agent(enum who who, char out[64])
+{
+	char path[256];
+	struct tc_resp r = {0};
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/api/workspaces/%s/apps/%s/agents", w.ws, w.app);
+	get(who, path, NULL, 200, &r);
+	j = json_loadb(r.body, r.len, 0, NULL);
+	snprintf(out, 64, "%s",
+		 jsonx_str(json_array_get(json_object_get(j, "agents"), 0), "name") ?: "");
+	json_decref(j);
+	tc_resp_free(&r);
+	return out;
+}
+
+static json_t *snapshot_doc(const char *kind)
+{
+	json_t *filter = json_pack("{s:s, s:s}", "appId", w.app, "kind", kind), *doc = NULL;
+	struct err e = {0};
+
+	cr_assert_eq(store_find_one(env.store, "app_source_snapshots", filter, NULL, 0, &doc, &e),
+		     0, "%s", e.msg);
+	json_decref(filter);
+	return doc;
+}
+
+/* The content of `path` in a stored snapshot document, or NULL. */
+static const char *snapshot_file(const json_t *doc, const char *path)
+{
+	size_t i;
+	json_t *f;
+
+	json_array_foreach (json_object_get(doc, "files"), i, f) {
+		if (strcmp(jsonx_str(f, "path"), path) == 0)
+			return jsonx_str(f, "content");
+	}
+	return NULL;
+}
+
+#define SORTER_JSON "{\"agents\":[{\"id\":\"sorter\",\"name\":\"Sorter\",\"tools\":[]}]}"
+
+Test(preview, agents_patch_saves_the_draft_and_clears_a_stale_approval)
+{
+	struct tc_resp r = {0};
+	char name[64], before[80];
+	json_t *app, *snap;
+
+	agents_draft_put(AGENTS_JSON);
+	approve(OWNER, NULL, 200, &r);
+	snprintf(before, sizeof(before), "%s", jsonx_str(r.json, "hash"));
+	tc_resp_free(&r);
+
+	patch_agents(OWNER, SORTER_JSON, 200, &r);
+	cr_expect(json_is_true(json_object_get(r.json, "ok")), "%s", r.body);
+	cr_expect(json_is_false(json_object_get(r.json, "reviewInvalidated")), "%s", r.body);
+	cr_expect(json_is_false(json_object_get(r.json, "draftCreatedFromPublished")), "%s",
+		  r.body);
+	tc_resp_free(&r);
+	cr_expect_str_eq(first_agent(COLLAB, name), "Sorter");
+	/* Saved pretty-printed beside the draft's other files, and the app points at it. */
+	snap = snapshot_doc("draft");
+	cr_assert_not_null(snap);
+	cr_expect_str_eq(snapshot_file(snap, "agents.json"),
+			 "{\n  \"agents\": [\n    {\n      \"id\": \"sorter\",\n      \"name\": "
+			 "\"Sorter\",\n      \"tools\": []\n    }\n  ]\n}");
+	cr_expect_str_eq(snapshot_file(snap, "dist/index.html"), DRAFT_INDEX);
+	app = app_doc();
+	cr_expect_str_eq(jsonx_str(app, "draftSnapshotId"), jsonx_str(snap, "_id"));
+	cr_expect_str_eq(jsonx_str(app, "draftSourceHash"), jsonx_str(snap, "hash"));
+	cr_expect_str_eq(jsonx_str(app, "publishStatus"), "draft");
+	/* The approval was of the old file: cleared, and audited with both hashes. */
+	cr_expect(json_is_null(json_object_get(app, "agentsJsonApprovalHash")));
+	cr_expect(json_is_null(json_object_get(app, "agentsJsonApprovedPayload")));
+	json_decref(app);
+	json_decref(snap);
+	cr_expect_eq(events_named("app.agents_config.stale"), 1);
+	{
+		json_t *filter = json_pack("{s:s, s:s}", "workspaceId", w.ws, "eventName",
+					   "app.agents_config.stale"),
+		       *ev = NULL;
+		struct err e = {0};
+
+		cr_assert_eq(store_find_one(env.store, "audit_events", filter, NULL, 0, &ev, &e),
+			     0);
+		cr_assert_not_null(ev);
+		char *text = json_dumps(ev, 0);
+		cr_expect_str_eq(jsonx_str(json_object_get(ev, "metadata"), "reason"),
+				 "agents_json_updated", "%s", text);
+		cr_expect(strstr(text, before) != NULL, "no before hash: %s", text);
+		free(text);
+		json_decref(ev);
+		json_decref(filter);
+	}
+
+	/* An approval of the new file survives a PATCH with the same agents.json. */
+	approve(OWNER, NULL, 200, &r);
+	tc_resp_free(&r);
+	patch_agents(OWNER, SORTER_JSON, 200, &r);
+	tc_resp_free(&r);
+	app = app_doc();
+	cr_expect_not_null(jsonx_str(app, "agentsJsonApprovalHash"));
+	json_decref(app);
+	cr_expect_eq(events_named("app.agents_config.stale"), 1);
+	cr_expect_eq(events_named("app.source_snapshot.updated"), 2);
+}
+
+Test(preview, agents_patch_refuses_bad_input_and_other_callers)
+{
+	/* Not an object: refused by the body parser, as on every route; an object that is not
+	 * a valid agents.json: refused by the route. */
+	static const struct {
+		const char *body, *code;
+	} bad[] = {
+		{"[1]", "invalid_json"},
+		{"not json", "invalid_json"},
+		{"\"x\"", "invalid_json"},
+		{"{}", "invalid_agents_json"},
+		{"{\"agents\":[]}", "invalid_agents_json"},
+		{"{\"agents\":[],\"appTools\":[]}", "invalid_agents_json"},
+		{"{\"agents\":{\"id\":\"x\"}}", "invalid_agents_json"},
+	};
+	struct tc_resp r = {0};
+	json_t *snap;
+
+	agents_draft_put(NULL);
+	patch_agents(COLLAB, SORTER_JSON, 403, &r);
+	cr_expect_str_eq(jsonx_str(r.json, "error"), "forbidden");
+	tc_resp_free(&r);
+	patch_agents(MEMBER, SORTER_JSON, 404, &r);
+	cr_expect_str_eq(jsonx_str(r.json, "error"), "app_not_found");
+	tc_resp_free(&r);
+	patch_agents(STRANGER, SORTER_JSON, 404, &r);
+	tc_resp_free(&r);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		patch_agents(OWNER, bad[i].body, 400, &r);
+		cr_expect_str_eq(jsonx_str(r.json, "error"), bad[i].code, "%s: %s", bad[i].body,
+				 r.body);
+		cr_expect_not_null(jsonx_str(r.json, "message"), "%s", r.body);
+		tc_resp_free(&r);
+	}
+	/* Nothing was written. */
+	snap = snapshot_doc("draft");
+	cr_expect_null(snapshot_file(snap, "agents.json"));
+	json_decref(snap);
+	cr_expect_eq(events_named("app.source_snapshot.updated"), 0);
+}
+
+Test(preview, agents_patch_on_a_published_app_keeps_what_viewers_see)
+{
+	struct tc_resp r = {0};
+	char name[64];
+	json_t *app, *filter, *review = NULL;
+	struct err e = {0};
+
+	/* An older app whose published version is its draft (no publishStatus, no published
+	 * snapshot): the edit first saves that version as the published snapshot. */
+	agents_draft_put(AGENTS_JSON);
+	app_update(w.app, json_pack("{s:{s:s}, s:{s:s}}", "$set", "visibility", "workspace",
+				    "$unset", "publishStatus", ""));
+	cr_expect_str_eq(first_agent(MEMBER, name), "Triage");
+	patch_agents(OWNER, SORTER_JSON, 200, &r);
+	cr_expect(json_is_true(json_object_get(r.json, "draftCreatedFromPublished")), "%s", r.body);
+	cr_expect(json_is_false(json_object_get(r.json, "reviewInvalidated")), "%s", r.body);
+	tc_resp_free(&r);
+	cr_expect_str_eq(first_agent(MEMBER, name), "Triage");
+	cr_expect_str_eq(first_agent(OWNER, name), "Sorter");
+	app = app_doc();
+	cr_expect_str_eq(jsonx_str(app, "publishStatus"), "draft");
+	cr_expect_not_null(jsonx_str(app, "publishedSnapshotId"));
+	json_decref(app);
+
+	/* In review: back to draft, and the pending review is superseded and audited. */
+	app_update(w.app, json_pack("{s:{s:s, s:s}}", "$set", "publishStatus", "review_requested",
+				    "reviewRequestedByUserId", w.uid[COLLAB]));
+	review = json_pack("{s:s, s:s, s:s, s:s, s:[], s:s}", "workspaceId", w.ws, "resourceType",
+			   "app", "resourceId", w.app, "status", "pending", "targetTeamIds",
+			   "requestedAt", "2025-01-01T00:00:00.000Z");
+	cr_assert_eq(store_insert(env.store, "review_requests", review, &e), 0, "%s", e.msg);
+	json_decref(review);
+	patch_agents(OWNER, "{\"appTools\":[{\"name\":\"refund\",\"type\":\"custom\"}]}", 200, &r);
+	cr_expect(json_is_true(json_object_get(r.json, "reviewInvalidated")), "%s", r.body);
+	cr_expect(json_is_false(json_object_get(r.json, "draftCreatedFromPublished")), "%s",
+		  r.body);
+	tc_resp_free(&r);
+	app = app_doc();
+	cr_expect_str_eq(jsonx_str(app, "publishStatus"), "draft");
+	cr_expect(json_is_null(json_object_get(app, "reviewRequestedByUserId")));
+	json_decref(app);
+	filter = json_pack("{s:s}", "resourceId", w.app);
+	review = NULL;
+	cr_assert_eq(store_find_one(env.store, "review_requests", filter, NULL, 0, &review, &e), 0);
+	json_decref(filter);
+	cr_assert_not_null(review);
+	cr_expect_str_eq(jsonx_str(review, "status"), "superseded");
+	cr_expect(strstr(jsonx_str(review, "reviewMessage"), "closed automatically") != NULL);
+	json_decref(review);
+	cr_expect_eq(events_named("review.superseded"), 1);
+	cr_expect_str_eq(first_agent(MEMBER, name), "Triage");
 }
